@@ -1,0 +1,3 @@
+module github.com/waggle-hq/waggle
+
+go 1.26.8
