@@ -38,22 +38,22 @@ type FilterOp string
 
 // The filter operators of Honeycomb's query specification.
 const (
-	OpEq             FilterOp = "="
-	OpNe             FilterOp = "!="
-	OpGt             FilterOp = ">"
-	OpGe             FilterOp = ">="
-	OpLt             FilterOp = "<"
-	OpLe             FilterOp = "<="
-	OpStartsWith     FilterOp = "starts-with"
-	OpNotStartsWith  FilterOp = "does-not-start-with"
-	OpEndsWith       FilterOp = "ends-with"
-	OpNotEndsWith    FilterOp = "does-not-end-with"
-	OpExists         FilterOp = "exists"
-	OpNotExists      FilterOp = "does-not-exist"
-	OpContains       FilterOp = "contains"
-	OpNotContains    FilterOp = "does-not-contain"
-	OpIn             FilterOp = "in"
-	OpNotIn          FilterOp = "not-in"
+	OpEq            FilterOp = "="
+	OpNe            FilterOp = "!="
+	OpGt            FilterOp = ">"
+	OpGe            FilterOp = ">="
+	OpLt            FilterOp = "<"
+	OpLe            FilterOp = "<="
+	OpStartsWith    FilterOp = "starts-with"
+	OpNotStartsWith FilterOp = "does-not-start-with"
+	OpEndsWith      FilterOp = "ends-with"
+	OpNotEndsWith   FilterOp = "does-not-end-with"
+	OpExists        FilterOp = "exists"
+	OpNotExists     FilterOp = "does-not-exist"
+	OpContains      FilterOp = "contains"
+	OpNotContains   FilterOp = "does-not-contain"
+	OpIn            FilterOp = "in"
+	OpNotIn         FilterOp = "not-in"
 )
 
 // Filter restricts the events a query reads. Value is a scalar for the
