@@ -1,0 +1,133 @@
+package meta
+
+import (
+	"context"
+	"fmt"
+)
+
+// migration is one schema version. Its statements run in one transaction, and
+// applying it records its version in schema_migrations. Released migrations
+// are never edited: a change is a new migration.
+type migration struct {
+	version int64
+	name    string
+	stmts   []string
+}
+
+// migrations lists every schema version in order. The statements are plain
+// SQL that DuckDB and PostgreSQL both accept.
+//
+// There are no FOREIGN KEY constraints: DuckDB checks them against the state
+// before the transaction, so deleting an environment's keys and then the
+// environment in one transaction fails there. The code keeps the references
+// whole instead (DeleteEnvironment removes what belongs to the environment).
+var migrations = []migration{
+	{version: 1, name: "tenancy", stmts: []string{
+		`CREATE SEQUENCE teams_id_seq START 1`,
+		`CREATE TABLE teams (
+			id         BIGINT PRIMARY KEY DEFAULT nextval('teams_id_seq'),
+			name       TEXT NOT NULL,
+			slug       TEXT NOT NULL UNIQUE,
+			created_at TIMESTAMPTZ NOT NULL
+		)`,
+		`CREATE SEQUENCE environments_id_seq START 1`,
+		`CREATE TABLE environments (
+			id               BIGINT PRIMARY KEY DEFAULT nextval('environments_id_seq'),
+			team_id          BIGINT NOT NULL,
+			name             TEXT NOT NULL,
+			slug             TEXT NOT NULL,
+			description      TEXT NOT NULL DEFAULT '',
+			color            TEXT NOT NULL DEFAULT '',
+			delete_protected BOOLEAN NOT NULL DEFAULT FALSE,
+			created_at       TIMESTAMPTZ NOT NULL,
+			updated_at       TIMESTAMPTZ NOT NULL,
+			UNIQUE (team_id, slug)
+		)`,
+		// kind tells which protocol a key is for ("api" for waggle/Honeycomb
+		// keys; Rollbar access tokens will be another kind). Every kind is a
+		// random bearer secret stored as its SHA-256 hash.
+		`CREATE TABLE api_keys (
+			id          TEXT PRIMARY KEY,
+			env_id      BIGINT NOT NULL,
+			kind        TEXT NOT NULL,
+			name        TEXT NOT NULL,
+			secret_hash BYTEA NOT NULL UNIQUE,
+			permissions TEXT NOT NULL,
+			disabled    BOOLEAN NOT NULL DEFAULT FALSE,
+			created_at  TIMESTAMPTZ NOT NULL,
+			updated_at  TIMESTAMPTZ NOT NULL
+		)`,
+		`CREATE INDEX api_keys_env_idx ON api_keys (env_id)`,
+		// secret_sealed is AES-256-GCM ciphertext (see crypto.go).
+		`CREATE TABLE aws_credentials (
+			access_key_id TEXT PRIMARY KEY,
+			env_id        BIGINT NOT NULL,
+			secret_sealed BYTEA NOT NULL,
+			created_at    TIMESTAMPTZ NOT NULL,
+			updated_at    TIMESTAMPTZ NOT NULL
+		)`,
+		`CREATE INDEX aws_credentials_env_idx ON aws_credentials (env_id)`,
+		// Dataset settings the event store does not keep.
+		`CREATE TABLE dataset_settings (
+			env_id            BIGINT NOT NULL,
+			slug              TEXT NOT NULL,
+			delete_protected  BOOLEAN NOT NULL DEFAULT FALSE,
+			expand_json_depth INTEGER NOT NULL DEFAULT 0,
+			updated_at        TIMESTAMPTZ NOT NULL,
+			PRIMARY KEY (env_id, slug)
+		)`,
+		// Server-wide state, such as whether bootstrap has run.
+		`CREATE TABLE settings (
+			name       TEXT PRIMARY KEY,
+			value      TEXT NOT NULL,
+			updated_at TIMESTAMPTZ NOT NULL
+		)`,
+	}},
+}
+
+// migrate applies every migration newer than the database's version.
+func (db *DB) migrate(ctx context.Context) error {
+	if _, err := db.sql.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version    BIGINT PRIMARY KEY,
+		name       TEXT NOT NULL,
+		applied_at TIMESTAMPTZ NOT NULL
+	)`); err != nil {
+		return fmt.Errorf("create schema_migrations: %w", err)
+	}
+	var current int64
+	if err := db.sql.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
+		return fmt.Errorf("read schema version: %w", err)
+	}
+	if latest := migrations[len(migrations)-1].version; current > latest {
+		return fmt.Errorf("schema version %d is newer than this waggle knows (%d): upgrade waggle", current, latest)
+	}
+	for _, m := range migrations {
+		if m.version <= current {
+			continue
+		}
+		err := db.Tx(ctx, func(tx *DB) error {
+			for _, s := range m.stmts {
+				if _, err := tx.q.ExecContext(ctx, s); err != nil {
+					return fmt.Errorf("%w (statement %.60q)", err, s)
+				}
+			}
+			_, err := tx.q.ExecContext(ctx,
+				`INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)`,
+				m.version, m.name, now())
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("migration %d (%s): %w", m.version, m.name, err)
+		}
+	}
+	return nil
+}
+
+// SchemaVersion returns the database's schema version.
+func (db *DB) SchemaVersion(ctx context.Context) (int64, error) {
+	var v int64
+	if err := db.q.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&v); err != nil {
+		return 0, fmt.Errorf("meta: schema version: %w", err)
+	}
+	return v, nil
+}
