@@ -31,6 +31,19 @@ type Aggregate struct {
 	Column string
 	// P is the percentile in [0,1] for AggPercentile.
 	P float64
+	// Where, when not nil, restricts the events this aggregate alone reads,
+	// on top of Plan.Filters (Honeycomb's per-calculation filters). Stores
+	// must honour it: an aggregate with Where only counts events that match
+	// both Plan.Filters (combined per Plan.Or) and Where (combined per
+	// Where.Or). It is a pointer so that Aggregate stays comparable.
+	Where *AggFilter
+}
+
+// AggFilter is the filter of one aggregate.
+type AggFilter struct {
+	Filters []Filter
+	// Or combines Filters with OR instead of AND.
+	Or bool
 }
 
 // FilterOp is a filter operator, spelled as in Honeycomb's query spec.
