@@ -2,11 +2,24 @@
 // environment owns datasets and API keys, and a key carries permissions. Every
 // request is authenticated to a Principal, and everything it reads or writes is
 // scoped to the Principal's environment.
+//
+// Service is the implementation: it keeps tenancy in the metadata database
+// (package meta), authenticates from an in-memory snapshot so that no request
+// touches the database in the steady state, and creates the first team,
+// environment and key on first start (Bootstrap).
+//
+// Credentials come in kinds (KeyKind). API keys (KindAPI) are random bearer
+// secrets that are only ever checked, so only their SHA-256 hash is stored.
+// AWS access key pairs (SigV4) must be recoverable and are stored encrypted.
+// Another bearer-token kind, such as Rollbar access tokens, is a new KeyKind
+// with its own secret format and permissions, kept in the same table and
+// authenticated by the same lookup.
 package tenant
 
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/waggle-hq/waggle/internal/event"
 )
@@ -33,6 +46,16 @@ const (
 	PermManageRecipients Permission = "manage_recipients"
 )
 
+// ParsePermission returns the permission named s.
+func ParsePermission(s string) (Permission, bool) {
+	for _, p := range AllPermissions {
+		if string(p) == s {
+			return p, true
+		}
+	}
+	return "", false
+}
+
 // AllPermissions lists every permission, in a stable order.
 var AllPermissions = []Permission{
 	PermSendEvents, PermCreateDatasets, PermRunQueries, PermManageQueries, PermManageKeys,
@@ -48,19 +71,28 @@ type Team struct {
 
 // Environment holds datasets and keys; no query crosses environments.
 type Environment struct {
-	ID   event.EnvID
-	Team int64
-	Name string
-	Slug string
+	ID          event.EnvID
+	Team        int64
+	Name        string
+	Slug        string
+	Description string
+	Color       string
+	// DeleteProtected environments cannot be deleted until it is cleared.
+	DeleteProtected bool
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
 }
 
-// Principal is an authenticated key.
+// Principal is an authenticated key. Principals returned by a Service are
+// shared between requests: callers must not modify them.
 type Principal struct {
 	KeyID   string
 	KeyName string
-	Team    Team
-	Env     Environment
-	Perms   map[Permission]bool
+	// Kind is the kind of credential that authenticated.
+	Kind  KeyKind
+	Team  Team
+	Env   Environment
+	Perms map[Permission]bool
 }
 
 // Can reports whether the principal holds perm.
