@@ -192,3 +192,19 @@ func datasetKey(dataset string) (string, error) {
 	}
 	return s, nil
 }
+
+// CheckDatasets reports whether every named dataset exists in env: nil, or
+// an error wrapping ErrUnknownDataset.
+func (e *Engine) CheckDatasets(ctx context.Context, env event.EnvID, datasets []string) error {
+	names, _, err := resolveDatasets(datasets)
+	if err != nil {
+		return err
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	if _, err := e.cat.Columns(ctx, env, names); err != nil {
+		return fmt.Errorf("load columns: %w", err)
+	}
+	return nil
+}
