@@ -1,0 +1,114 @@
+// Package config holds `waggle serve`'s configuration: every setting is a
+// flag whose default comes from the matching WAGGLE_* environment variable, so
+// either works and a flag wins. Every listener defaults to loopback.
+package config
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is the server's configuration.
+type Config struct {
+	// DataDir holds the embedded store and the metadata.
+	DataDir string
+	// HTTPAddr serves the UI and every HTTP API.
+	HTTPAddr string
+	// OTLPGRPCAddr and OTLPHTTPAddr are OTLP's own ports.
+	OTLPGRPCAddr string
+	OTLPHTTPAddr string
+	// XRayAddr is the X-Ray daemon address (UDP and TCP).
+	XRayAddr string
+	// MemoryLimit bounds the process's memory in bytes; it is split between
+	// the Go heap, the ingest pipeline and the store engine.
+	MemoryLimit int64
+	// RetentionInterval is how often retention is enforced.
+	RetentionInterval time.Duration
+	// APIKey, if set, becomes an all-permission key of the default environment.
+	APIKey string
+	// AWSAccessKeyID and AWSSecretAccessKey, if set, become the default
+	// environment's SigV4 credential.
+	AWSAccessKeyID     string
+	AWSSecretAccessKey string
+	// LogLevel is debug, info, warn or error; LogFormat is text or json.
+	LogLevel  string
+	LogFormat string
+}
+
+// DefaultMemoryLimit is the memory bound when WAGGLE_MEMORY_LIMIT is unset.
+const DefaultMemoryLimit = 1 << 30
+
+// Parse reads the configuration from args (without the program and command
+// names) and the environment given by getenv.
+func Parse(name string, args []string, getenv func(string) string) (*Config, error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	c := &Config{}
+	env := func(key, def string) string {
+		if v := getenv(key); v != "" {
+			return v
+		}
+		return def
+	}
+	fs.StringVar(&c.DataDir, "data-dir", env("WAGGLE_DATA_DIR", "waggle-data"), "directory of the embedded store (WAGGLE_DATA_DIR)")
+	fs.StringVar(&c.HTTPAddr, "http-addr", env("WAGGLE_HTTP_ADDR", "127.0.0.1:8080"), "address of the UI and HTTP APIs (WAGGLE_HTTP_ADDR)")
+	fs.StringVar(&c.OTLPGRPCAddr, "otlp-grpc-addr", env("WAGGLE_OTLP_GRPC_ADDR", "127.0.0.1:4317"), "OTLP/gRPC address (WAGGLE_OTLP_GRPC_ADDR)")
+	fs.StringVar(&c.OTLPHTTPAddr, "otlp-http-addr", env("WAGGLE_OTLP_HTTP_ADDR", "127.0.0.1:4318"), "OTLP/HTTP address (WAGGLE_OTLP_HTTP_ADDR)")
+	fs.StringVar(&c.XRayAddr, "xray-addr", env("WAGGLE_XRAY_ADDR", "127.0.0.1:2000"), "X-Ray daemon address, UDP and TCP (WAGGLE_XRAY_ADDR)")
+	mem := fs.String("memory-limit", env("WAGGLE_MEMORY_LIMIT", "1GiB"), "memory bound, e.g. 512MiB or 2GiB (WAGGLE_MEMORY_LIMIT)")
+	fs.DurationVar(&c.RetentionInterval, "retention-interval", time.Hour, "how often retention windows are enforced")
+	fs.StringVar(&c.LogLevel, "log-level", env("WAGGLE_LOG_LEVEL", "info"), "debug, info, warn or error (WAGGLE_LOG_LEVEL)")
+	fs.StringVar(&c.LogFormat, "log-format", env("WAGGLE_LOG_FORMAT", "text"), "text or json (WAGGLE_LOG_FORMAT)")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	var err error
+	if c.MemoryLimit, err = ParseSize(*mem); err != nil {
+		return nil, fmt.Errorf("memory limit: %w", err)
+	}
+	if c.MemoryLimit < 64<<20 {
+		return nil, fmt.Errorf("memory limit %s is below the minimum of 64MiB", *mem)
+	}
+	c.APIKey = getenv("WAGGLE_API_KEY")
+	c.AWSAccessKeyID = getenv("WAGGLE_AWS_ACCESS_KEY_ID")
+	c.AWSSecretAccessKey = getenv("WAGGLE_AWS_SECRET_ACCESS_KEY")
+	if (c.AWSAccessKeyID == "") != (c.AWSSecretAccessKey == "") {
+		return nil, fmt.Errorf("WAGGLE_AWS_ACCESS_KEY_ID and WAGGLE_AWS_SECRET_ACCESS_KEY must be set together")
+	}
+	return c, nil
+}
+
+// FromEnv parses args with the process environment.
+func FromEnv(name string, args []string) (*Config, error) { return Parse(name, args, os.Getenv) }
+
+// ParseSize parses a byte size: a plain number of bytes, or a number with a
+// unit KB/MB/GB (powers of 1000) or KiB/MiB/GiB (powers of 1024).
+func ParseSize(s string) (int64, error) {
+	s = strings.TrimSpace(s)
+	units := []struct {
+		suffix string
+		mult   int64
+	}{
+		{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"TiB", 1 << 40},
+		{"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"TB", 1e12},
+		{"K", 1 << 10}, {"M", 1 << 20}, {"G", 1 << 30}, {"B", 1},
+	}
+	mult := int64(1)
+	for _, u := range units {
+		if strings.HasSuffix(s, u.suffix) {
+			s, mult = strings.TrimSpace(strings.TrimSuffix(s, u.suffix)), u.mult
+			break
+		}
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || f < 0 || f*float64(mult) > 1<<62 {
+		return 0, fmt.Errorf("invalid size %q", s)
+	}
+	return int64(f * float64(mult)), nil
+}
