@@ -1,0 +1,51 @@
+# waggle — make targets. `make run` starts a server on the embedded store;
+# `make test` runs every test (the command CI runs).
+
+GO       ?= go
+BIN      ?= bin/waggle
+DATA_DIR ?= waggle-data
+PKGS     := ./...
+# Benchmarks: which packages and how long each runs.
+BENCH_PKGS ?= ./...
+BENCHTIME  ?= 1x
+
+.PHONY: run build test test-short bench fuzz lint fmt clean
+
+run: build
+	WAGGLE_DATA_DIR=$${WAGGLE_DATA_DIR:-$(DATA_DIR)} ./$(BIN) serve
+
+build:
+	$(GO) build -o $(BIN) ./cmd/waggle
+
+# Every test, with the race detector on the packages that have no cgo store
+# underneath, then vet and formatting.
+test: lint
+	$(GO) test -count=1 -timeout 30m $(PKGS)
+	$(GO) test -count=1 -race -timeout 20m ./internal/ingest/... ./internal/config/... ./internal/event/...
+
+test-short:
+	$(GO) test -short -count=1 $(PKGS)
+
+# Performance targets live in benchmarks; figures go to docs/BENCHMARKS.md.
+bench:
+	$(GO) run ./cmd/waggle-bench -out docs/BENCHMARKS.md
+
+# A short run of every fuzz target (the committed corpus runs in `make test`).
+FUZZTIME ?= 20s
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "fuzz $$pkg $$f"; \
+	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+clean:
+	rm -rf bin $(DATA_DIR)
