@@ -99,6 +99,8 @@ type builder struct {
 	fields []event.Field // the event being built, a window on chunk
 
 	seq     uint32 // stamp of the event being built
+	nth     int    // fields offered to the event being built so far
+	expect  int    // events still to come after this one, a sizing hint
 	scratch []byte
 }
 
@@ -117,6 +119,7 @@ func (b *builder) put() {
 	b.arena = arena{}
 	b.chunk = nil
 	b.fields = nil
+	b.expect = 0
 	if cap(b.scratch) > 1<<20 {
 		b.scratch = nil
 	}
@@ -127,17 +130,35 @@ func (b *builder) put() {
 const chunkFields = 4096
 
 // reserveFields makes room for n more fields in the current chunk, so that
-// the next events up to n fields in total share one allocation.
-func (b *builder) reserveFields(n int) {
+// the next events up to n fields in total share one allocation. exact says
+// n is known to be all that is needed (no minimum chunk size).
+func (b *builder) reserveFields(n int, exact bool) {
 	if cap(b.chunk)-len(b.chunk) < n {
-		b.chunk = make([]event.Field, 0, max(n, chunkFields))
+		if !exact {
+			n = max(n, chunkFields)
+		}
+		b.chunk = make([]event.Field, 0, n)
 	}
 }
 
+// sizeArena sizes the string arena's blocks for a body of n bytes, so small
+// requests do not allocate a full block.
+func (b *builder) sizeArena(n int) {
+	b.arena.block = min(max(n, 512), arenaBlock)
+}
+
+// maxChunkFields caps a chunk sized from the expected events.
+const maxChunkFields = 1 << 16
+
 // begin starts an event of at most n fields.
 func (b *builder) begin(n int) {
-	b.reserveFields(n)
+	if cap(b.chunk)-len(b.chunk) < n && b.expect > 0 {
+		// Guess the events to come look like this one.
+		b.reserveFields(max(n, min(n*(b.expect+1), maxChunkFields)), true)
+	}
+	b.reserveFields(n, false)
 	b.fields = b.chunk[len(b.chunk):len(b.chunk)]
+	b.nth = 0
 	b.seq++
 	if b.seq == 0 {
 		clear(b.keys.stamp)
@@ -160,11 +181,28 @@ func (b *builder) add(key []byte, v event.Value) {
 	if v.IsNull() {
 		return
 	}
-	id := b.keys.intern(key)
-	if id < 0 {
-		return
-	}
 	k := &b.keys
+	// Events of a batch mostly repeat the previous event's names in the same
+	// order: try the name seen at this position last time before hashing.
+	nth := b.nth
+	b.nth++
+	var id int32 = -1
+	if nth < len(k.predict) {
+		if p := k.predict[nth]; p >= 0 && k.names[p] == string(key) {
+			id = p
+		}
+	}
+	if id < 0 {
+		id = k.intern(key)
+		if id < 0 {
+			return
+		}
+		if nth < len(k.predict) {
+			k.predict[nth] = id
+		} else if nth == len(k.predict) && nth < event.MaxFieldsPerEvent {
+			k.predict = append(k.predict, id)
+		}
+	}
 	if k.stamp[id] == b.seq {
 		b.fields[k.pos[id]].Value = v
 		return
@@ -209,6 +247,8 @@ type keyTable struct {
 	names []string
 	stamp []uint32
 	pos   []int32
+	// predict[i] is the id of the i-th name of the previous event.
+	predict []int32
 }
 
 // maxKeys bounds a pooled key table; beyond it the table starts afresh at
@@ -260,7 +300,8 @@ func (k *keyTable) intern(raw []byte) int32 {
 // many small strings cost a few allocations. A string keeps its whole block
 // alive; blocks are never reused, so strings stay valid for good.
 type arena struct {
-	buf []byte
+	buf   []byte
+	block int // size of new blocks; 0 means arenaBlock
 }
 
 const (
@@ -277,7 +318,11 @@ func (a *arena) str(p []byte) string {
 		return string(p)
 	}
 	if cap(a.buf)-len(a.buf) < len(p) {
-		a.buf = make([]byte, 0, arenaBlock)
+		size := a.block
+		if size == 0 {
+			size = arenaBlock
+		}
+		a.buf = make([]byte, 0, max(size, len(p)))
 	}
 	start := len(a.buf)
 	a.buf = append(a.buf, p...)

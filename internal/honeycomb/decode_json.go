@@ -49,7 +49,8 @@ func decodeBatchJSON(body []byte, opt decodeOptions) (decodedBatch, error) {
 			total += o.Len()
 		}
 	}
-	b.reserveFields(total)
+	b.reserveFields(total, true)
+	b.sizeArena(len(body))
 
 	out := decodedBatch{
 		Events: make([]event.Event, 0, len(arr)),
@@ -114,6 +115,7 @@ func decodeEventJSON(body []byte, opt decodeOptions) (event.Event, eventCode) {
 	}
 	b := getBuilder()
 	defer b.put()
+	b.sizeArena(len(body))
 	fields, code := b.jsonFields(o)
 	ev.Fields = fields
 	return ev, code

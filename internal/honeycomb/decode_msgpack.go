@@ -40,18 +40,20 @@ const (
 	mpExt
 )
 
-// mpValue is one decoded msgpack value header. For arrays and maps n is the
-// element count and the elements follow in the reader.
+// mpValue is one decoded msgpack value header, kept small because it is
+// returned by value for every key and value. For arrays and maps the
+// elements follow in the reader.
 type mpValue struct {
-	kind mpKind
-	b    bool
-	i    int64
-	u    uint64
-	f    float64
 	raw  []byte // str, bin and ext payload, a window on the body
+	u    uint64 // bool (0/1), int and float bits, uint, array/map length
+	kind mpKind
 	ext  int8
-	n    int
 }
+
+func (v mpValue) i() int64   { return int64(v.u) }
+func (v mpValue) f() float64 { return math.Float64frombits(v.u) }
+func (v mpValue) b() bool    { return v.u != 0 }
+func (v mpValue) n() int     { return int(v.u) }
 
 // mpReader reads msgpack values from a byte slice.
 type mpReader struct {
@@ -103,15 +105,15 @@ func (r *mpReader) next() (v mpValue, ok bool) {
 	c := p[0]
 	switch {
 	case c <= 0x7f:
-		return mpValue{kind: mpInt, i: int64(c)}, true
+		return mpValue{kind: mpInt, u: uint64(c)}, true
 	case c >= 0xe0:
-		return mpValue{kind: mpInt, i: int64(int8(c))}, true
+		return mpValue{kind: mpInt, u: uint64(int64(int8(c)))}, true
 	case c&0xf0 == 0x80:
 		n := int(c & 0x0f)
-		return mpValue{kind: mpMap, n: n}, n <= (len(r.b)-r.off)/2
+		return mpValue{kind: mpMap, u: uint64(n)}, n <= (len(r.b)-r.off)/2
 	case c&0xf0 == 0x90:
 		n := int(c & 0x0f)
-		return mpValue{kind: mpArray, n: n}, n <= len(r.b)-r.off
+		return mpValue{kind: mpArray, u: uint64(n)}, n <= len(r.b)-r.off
 	case c&0xe0 == 0xa0:
 		raw, ok := r.take(int(c & 0x1f))
 		return mpValue{kind: mpStr, raw: raw}, ok
@@ -120,7 +122,11 @@ func (r *mpReader) next() (v mpValue, ok bool) {
 	case 0xc0:
 		return mpValue{kind: mpNil}, true
 	case 0xc2, 0xc3:
-		return mpValue{kind: mpBool, b: c == 0xc3}, true
+		v := mpValue{kind: mpBool}
+		if c == 0xc3 {
+			v.u = 1
+		}
+		return v, true
 	case 0xc4, 0xc5, 0xc6, 0xd9, 0xda, 0xdb:
 		size := 1 // bin8, str8
 		switch c {
@@ -148,33 +154,33 @@ func (r *mpReader) next() (v mpValue, ok bool) {
 		return r.extBody(n)
 	case 0xca:
 		u, ok := r.uint(4)
-		return mpValue{kind: mpFloat, f: float64(math.Float32frombits(uint32(u)))}, ok
+		return mpValue{kind: mpFloat, u: math.Float64bits(float64(math.Float32frombits(uint32(u))))}, ok
 	case 0xcb:
 		u, ok := r.uint(8)
-		return mpValue{kind: mpFloat, f: math.Float64frombits(u)}, ok
+		return mpValue{kind: mpFloat, u: u}, ok
 	case 0xcc, 0xcd, 0xce, 0xcf:
 		u, ok := r.uint(1 << (c - 0xcc))
 		return mpValue{kind: mpUint, u: u}, ok
 	case 0xd0:
 		u, ok := r.uint(1)
-		return mpValue{kind: mpInt, i: int64(int8(u))}, ok
+		return mpValue{kind: mpInt, u: uint64(int64(int8(u)))}, ok
 	case 0xd1:
 		u, ok := r.uint(2)
-		return mpValue{kind: mpInt, i: int64(int16(u))}, ok
+		return mpValue{kind: mpInt, u: uint64(int64(int16(u)))}, ok
 	case 0xd2:
 		u, ok := r.uint(4)
-		return mpValue{kind: mpInt, i: int64(int32(u))}, ok
+		return mpValue{kind: mpInt, u: uint64(int64(int32(u)))}, ok
 	case 0xd3:
 		u, ok := r.uint(8)
-		return mpValue{kind: mpInt, i: int64(u)}, ok
+		return mpValue{kind: mpInt, u: u}, ok
 	case 0xd4, 0xd5, 0xd6, 0xd7, 0xd8:
 		return r.extBody(1 << (c - 0xd4)) // fixext 1, 2, 4, 8, 16
 	case 0xdc, 0xdd:
 		n, ok := r.length(2<<(c-0xdc), 1) // 2 or 4 bytes
-		return mpValue{kind: mpArray, n: n}, ok
+		return mpValue{kind: mpArray, u: uint64(n)}, ok
 	case 0xde, 0xdf:
 		n, ok := r.length(2<<(c-0xde), 2)
-		return mpValue{kind: mpMap, n: n}, ok
+		return mpValue{kind: mpMap, u: uint64(n)}, ok
 	}
 	return v, false // 0xc1 is never used
 }
@@ -193,7 +199,7 @@ func (r *mpReader) skip(v mpValue, depth int) bool {
 	if depth > maxMsgpackDepth {
 		return false
 	}
-	n := v.n
+	n := v.n()
 	if v.kind == mpMap {
 		n *= 2
 	} else if v.kind != mpArray {
@@ -244,12 +250,14 @@ func decodeBatchMsgpack(body []byte, opt decodeOptions) (decodedBatch, error) {
 	}
 	b := getBuilder()
 	defer b.put()
+	b.sizeArena(len(body))
 	out := decodedBatch{
-		Events: make([]event.Event, 0, top.n),
-		Codes:  make([]eventCode, top.n),
+		Events: make([]event.Event, 0, top.n()),
+		Codes:  make([]eventCode, top.n()),
 	}
-	for i := 0; i < top.n; i++ {
+	for i := 0; i < top.n(); i++ {
 		ev := event.Event{Dataset: opt.Dataset, Time: opt.Now, SampleRate: 1}
+		b.expect = top.n() - i - 1
 		code, ok := b.batchEventMsgpack(r, &ev)
 		if !ok {
 			return decodedBatch{}, fmt.Errorf("%w: event %d", errMsgpack, i)
@@ -276,7 +284,7 @@ func (b *builder) batchEventMsgpack(r *mpReader, ev *event.Event) (code eventCod
 		return codeMalformed, r.skip(el, 1)
 	}
 	code = codeEmpty
-	for j := 0; j < el.n; j++ {
+	for j := 0; j < el.n(); j++ {
 		k, ok := r.next()
 		if !ok {
 			return codeMalformed, false
@@ -344,6 +352,7 @@ func decodeEventMsgpack(body []byte, opt decodeOptions) (event.Event, eventCode)
 	}
 	b := getBuilder()
 	defer b.put()
+	b.sizeArena(len(body))
 	fields, code, ok := b.msgpackFields(r, top)
 	if !ok || r.off != len(r.b) {
 		return ev, codeMalformed
@@ -357,14 +366,14 @@ func decodeEventMsgpack(body []byte, opt decodeOptions) (event.Event, eventCode)
 // consumed either way when ok.
 func (b *builder) msgpackFields(r *mpReader, m mpValue) (fields []event.Field, code eventCode, ok bool) {
 	switch {
-	case m.n == 0:
+	case m.n() == 0:
 		return nil, codeEmpty, true
-	case m.n > event.MaxFieldsPerEvent:
+	case m.n() > event.MaxFieldsPerEvent:
 		return nil, codeTooManyColumns, r.skip(m, 1)
 	}
-	b.begin(m.n)
+	b.begin(m.n())
 	code = codeOK
-	for i := 0; i < m.n; i++ {
+	for i := 0; i < m.n(); i++ {
 		k, ok := r.next()
 		if !ok {
 			b.fields = nil
@@ -401,9 +410,9 @@ func (b *builder) addMsgpack(r *mpReader, key []byte, v mpValue) bool {
 	switch v.kind {
 	case mpNil:
 	case mpBool:
-		b.add(key, event.Bool(v.b))
+		b.add(key, event.Bool(v.b()))
 	case mpInt:
-		b.add(key, event.Int(v.i))
+		b.add(key, event.Int(v.i()))
 	case mpUint:
 		if v.u > math.MaxInt64 {
 			b.add(key, event.Float(float64(v.u)))
@@ -411,8 +420,8 @@ func (b *builder) addMsgpack(r *mpReader, key []byte, v mpValue) bool {
 			b.add(key, event.Int(int64(v.u)))
 		}
 	case mpFloat:
-		if !math.IsNaN(v.f) && !math.IsInf(v.f, 0) {
-			b.add(key, event.Float(v.f))
+		if !math.IsNaN(v.f()) && !math.IsInf(v.f(), 0) {
+			b.add(key, event.Float(v.f()))
 		}
 	case mpStr, mpBin:
 		b.add(key, b.str(v.raw))
@@ -444,16 +453,16 @@ func appendMsgpackJSON(dst []byte, r *mpReader, v mpValue, depth int) ([]byte, b
 	case mpNil:
 		return append(dst, "null"...), true
 	case mpBool:
-		return strconv.AppendBool(dst, v.b), true
+		return strconv.AppendBool(dst, v.b()), true
 	case mpInt:
-		return strconv.AppendInt(dst, v.i, 10), true
+		return strconv.AppendInt(dst, v.i(), 10), true
 	case mpUint:
 		return strconv.AppendUint(dst, v.u, 10), true
 	case mpFloat:
-		if math.IsNaN(v.f) || math.IsInf(v.f, 0) {
+		if math.IsNaN(v.f()) || math.IsInf(v.f(), 0) {
 			return append(dst, "null"...), true
 		}
-		return strconv.AppendFloat(dst, v.f, 'g', -1, 64), true
+		return strconv.AppendFloat(dst, v.f(), 'g', -1, 64), true
 	case mpStr, mpBin:
 		return appendJSONString(dst, v.raw), true
 	case mpExt:
@@ -465,7 +474,7 @@ func appendMsgpackJSON(dst []byte, r *mpReader, v mpValue, depth int) ([]byte, b
 		return append(dst, "null"...), true
 	case mpArray:
 		dst = append(dst, '[')
-		for i := 0; i < v.n; i++ {
+		for i := 0; i < v.n(); i++ {
 			if i > 0 {
 				dst = append(dst, ',')
 			}
@@ -480,7 +489,7 @@ func appendMsgpackJSON(dst []byte, r *mpReader, v mpValue, depth int) ([]byte, b
 		return append(dst, ']'), true
 	case mpMap:
 		dst = append(dst, '{')
-		for i := 0; i < v.n; i++ {
+		for i := 0; i < v.n(); i++ {
 			if i > 0 {
 				dst = append(dst, ',')
 			}
@@ -559,13 +568,13 @@ func msgpackTime(v mpValue) (time.Time, bool) {
 	case mpStr, mpBin:
 		return wire.ParseTime(string(v.raw))
 	case mpInt:
-		return wire.EpochInt(v.i), true
+		return wire.EpochInt(v.i()), true
 	case mpUint:
 		if v.u <= math.MaxInt64 {
 			return wire.EpochInt(int64(v.u)), true
 		}
 	case mpFloat:
-		return wire.EpochFloat(v.f)
+		return wire.EpochFloat(v.f())
 	}
 	return time.Time{}, false
 }
@@ -575,14 +584,14 @@ func msgpackTime(v mpValue) (time.Time, bool) {
 func msgpackSampleRate(v mpValue) int64 {
 	switch v.kind {
 	case mpInt:
-		return clampSampleRate(v.i)
+		return clampSampleRate(v.i())
 	case mpUint:
 		if v.u > math.MaxInt64 {
 			return math.MaxInt64
 		}
 		return clampSampleRate(int64(v.u))
 	case mpFloat:
-		return sampleRateFromFloat(v.f)
+		return sampleRateFromFloat(v.f())
 	case mpStr:
 		return parseSampleRate(string(v.raw))
 	}
