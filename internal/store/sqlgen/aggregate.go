@@ -1,0 +1,321 @@
+package sqlgen
+
+import (
+	"time"
+
+	"github.com/waggle-hq/waggle/internal/event"
+	"github.com/waggle-hq/waggle/internal/query"
+)
+
+// aggKind says how an aggregate is computed.
+type aggKind int
+
+const (
+	kindSimple     aggKind = iota // one aggregate expression in the grouped query
+	kindWindowPct                 // weighted percentile through window functions
+	kindConcurrent                // expanded over buckets, then summed
+	kindHeatmap                   // separate bounds and histogram queries
+)
+
+func (g *gen) kind(a query.Aggregate) aggKind {
+	switch a.Op {
+	case query.AggHeatmap:
+		return kindHeatmap
+	case query.AggConcurrency:
+		return kindConcurrent
+	case query.AggPercentile:
+		if g.weighted {
+			if _, ok := g.d.WeightedQuantile("x", "w", a.P); !ok {
+				return kindWindowPct
+			}
+		}
+	}
+	return kindSimple
+}
+
+// weight is the weight of one event in counts.
+func (g *gen) weight() string {
+	if g.weighted {
+		return "sr"
+	}
+	return "1"
+}
+
+// simple returns the aggregate expression (a float) of a simple aggregate.
+func (g *gen) simple(a query.Aggregate) string {
+	ff := g.d.ToFloat
+	switch a.Op {
+	case query.AggCount:
+		if g.weighted {
+			return "COALESCE(" + ff("sum(sr)") + ", 0.0)"
+		}
+		return ff("count(*)")
+	case query.AggCountDistinct:
+		return ff(g.d.CountDistinct(g.key(g.use(a.Column))))
+	}
+	c := g.use(a.Column)
+	switch a.Op {
+	case query.AggSum:
+		if g.weighted {
+			return ff("sum(" + g.numeric(c, true) + " * sr)")
+		}
+		return ff("sum(" + g.numeric(c, false) + ")")
+	case query.AggAvg:
+		if g.weighted {
+			x := g.numeric(c, true)
+			return "(" + ff("sum("+x+" * sr)") + " / " + ff("sum(CASE WHEN "+x+" IS NOT NULL THEN sr END)") + ")"
+		}
+		return ff("avg(" + g.numeric(c, false) + ")")
+	case query.AggMin:
+		return ff("min(" + g.numeric(c, false) + ")")
+	case query.AggMax:
+		return ff("max(" + g.numeric(c, false) + ")")
+	case query.AggPercentile:
+		x := g.numeric(c, false)
+		if g.weighted {
+			if s, ok := g.d.WeightedQuantile(g.numeric(c, true), "sr", a.P); ok {
+				return ff(s)
+			}
+		}
+		return ff(g.d.Quantile(x, a.P))
+	}
+	return "CAST(NULL AS " + g.d.TypeName(event.TypeFloat) + ")"
+}
+
+// keyed is a grouping key: the expression over the source and its alias.
+type keyed struct{ expr, alias string }
+
+// keys lists the grouping keys: the time bucket when series > 0, then the
+// breakdowns.
+func (g *gen) keys(series int64) []keyed {
+	var ks []keyed
+	if series > 0 {
+		ks = append(ks, keyed{bucketStart("ts", series), "tb"})
+	}
+	for i, name := range g.p.Breakdowns {
+		ks = append(ks, keyed{g.key(g.use(name)), "k" + inum(int64(i))})
+	}
+	return ks
+}
+
+func selectKeys(b *buf, ks []keyed, withExpr bool) {
+	for i, k := range ks {
+		if i > 0 {
+			b.s(", ")
+		}
+		if withExpr {
+			b.s(k.expr, " AS ")
+		}
+		b.s(k.alias)
+	}
+}
+
+func groupBy(b *buf, ks []keyed, useExpr bool, extra ...string) {
+	n := 0
+	for _, k := range ks {
+		if n == 0 {
+			b.s(" GROUP BY ")
+		} else {
+			b.s(", ")
+		}
+		n++
+		if useExpr {
+			b.s(k.expr)
+		} else {
+			b.s(k.alias)
+		}
+	}
+	for _, e := range extra {
+		if n == 0 {
+			b.s(" GROUP BY ")
+		} else {
+			b.s(", ")
+		}
+		n++
+		b.s(e)
+	}
+}
+
+// windowPct writes a subquery with columns (keys…, v): the weighted
+// percentile of a per group, through window functions.
+func (g *gen) windowPct(b *buf, a query.Aggregate, series int64, top func(*buf)) {
+	ks := g.keys(series)
+	x := g.numeric(g.use(a.Column), true)
+	part := ""
+	if len(ks) > 0 {
+		var pb buf
+		pb.s("PARTITION BY ")
+		selectKeys(&pb, ks, false)
+		part = pb.String() + " "
+	}
+	b.s("SELECT ")
+	if len(ks) > 0 {
+		selectKeys(b, ks, false)
+		b.s(", ")
+	}
+	b.s("min(v) AS v FROM (SELECT ")
+	if len(ks) > 0 {
+		selectKeys(b, ks, false)
+		b.s(", ")
+	}
+	b.s("v, sum(w) OVER (", part, "ORDER BY v ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS cw, sum(w) OVER (", part, ") AS tw FROM (SELECT ")
+	if len(ks) > 0 {
+		selectKeys(b, ks, true)
+		b.s(", ")
+	}
+	b.s(x, " AS v, sum(sr) AS w FROM ")
+	g.source(b, false)
+	g.where(b, func(b *buf) { b.s(x, " IS NOT NULL") }, top)
+	groupBy(b, ks, true, x)
+	b.s(") AS d) AS c WHERE cw >= GREATEST(1, tw - floor(tw - tw * ", fnum(a.P), "))")
+	groupBy(b, ks, false)
+}
+
+// concurrencyWidth is the bucket width CONCURRENCY uses for whole groups.
+func (g *gen) concurrencyWidth() int64 {
+	if g.p.Granularity > 0 {
+		return int64(g.p.Granularity)
+	}
+	w := g.p.End.Sub(g.p.Start) / 100
+	w = (w + time.Second - 1).Truncate(time.Second)
+	if w < time.Second {
+		w = time.Second
+	}
+	return int64(w)
+}
+
+// concurrency writes a subquery with columns (keys…, v). For series it has a
+// row per bucket tb with the weight of events in progress; otherwise v is the
+// maximum over buckets of the width concurrencyWidth.
+func (g *gen) concurrency(b *buf, series int64, top func(*buf)) {
+	width := series
+	if width == 0 {
+		width = g.concurrencyWidth()
+	}
+	ks := g.keys(0) // breakdowns only: the bucket comes from the expansion
+	dur := g.numeric(g.use(DurationColumn), true)
+	endNs := inum(g.p.End.UnixNano())
+	rangeMs := fnum(float64(g.p.End.Sub(g.p.Start)) / float64(time.Millisecond))
+	dns := "CAST(floor(LEAST(GREATEST(" + dur + ", 0.0), " + rangeMs + ") * 1000000.0) AS " + g.d.TypeName(event.TypeInt) + ")"
+	last := "GREATEST(ts + LEAST(" + dns + ", " + endNs + " - ts) - 1, ts)"
+
+	outerKeys := func(b *buf) {
+		if len(ks) > 0 {
+			selectKeys(b, ks, false)
+			b.s(", ")
+		}
+	}
+	if series > 0 {
+		b.s("SELECT b AS tb, ")
+	} else {
+		b.s("SELECT ")
+	}
+	outerKeys(b)
+	if series > 0 {
+		b.s("sum(w) AS v FROM (SELECT ")
+	} else {
+		b.s("max(c) AS v FROM (SELECT ")
+		outerKeys(b)
+		b.s("b, sum(w) AS c FROM (SELECT ")
+	}
+	outerKeys(b)
+	b.s("w, ", g.d.ExpandRange("b0", "b1", width), " AS b FROM (SELECT ")
+	if len(ks) > 0 {
+		selectKeys(b, ks, true)
+		b.s(", ")
+	}
+	b.s(g.weight(), " AS w, ", bucketStart("ts", width), " AS b0, ", bucketStart(last, width), " AS b1 FROM ")
+	g.source(b, false)
+	g.where(b, func(b *buf) { b.s(dur, " IS NOT NULL") }, top)
+	b.s(") AS s1) AS s2")
+	if series > 0 {
+		groupBy(b, ks, false, "b")
+		return
+	}
+	groupBy(b, ks, false, "b")
+	b.s(") AS s3")
+	groupBy(b, ks, false)
+}
+
+// grouped writes the full aggregate query: columns [tb,] k…, a0…; heatmap
+// aggregates are NULL placeholders.
+func (g *gen) grouped(b *buf, series int64, top func(*buf)) {
+	ks := g.keys(series)
+	type cx struct {
+		i    int
+		kind aggKind
+	}
+	var complex []cx
+	b.s("SELECT ")
+	for i, k := range ks {
+		if i > 0 {
+			b.s(", ")
+		}
+		b.s("g.", k.alias)
+	}
+	for i, a := range g.p.Aggregates {
+		if len(ks) > 0 || i > 0 {
+			b.s(", ")
+		}
+		ai := "a" + inum(int64(i))
+		switch k := g.kind(a); k {
+		case kindSimple:
+			b.s("g.", ai)
+		case kindHeatmap:
+			b.s("CAST(NULL AS ", g.d.TypeName(event.TypeFloat), ") AS ", ai)
+		default:
+			complex = append(complex, cx{i, k})
+			v := g.d.ToFloat("x" + inum(int64(i)) + ".v")
+			if k == kindConcurrent {
+				v = "COALESCE(" + v + ", 0.0)"
+			}
+			b.s(v, " AS ", ai)
+		}
+	}
+	if len(ks) == 0 && len(g.p.Aggregates) == 0 {
+		b.s("1 AS one")
+	}
+	b.s(" FROM (SELECT ")
+	n := 0
+	if len(ks) > 0 {
+		selectKeys(b, ks, true)
+		n++
+	}
+	for i, a := range g.p.Aggregates {
+		if g.kind(a) != kindSimple {
+			continue
+		}
+		if n > 0 {
+			b.s(", ")
+		}
+		n++
+		b.s(g.simple(a), " AS a", inum(int64(i)))
+	}
+	if n == 0 {
+		b.s("count(*) AS n")
+	}
+	b.s(" FROM ")
+	g.source(b, false)
+	g.where(b, top)
+	groupBy(b, ks, true)
+	b.s(") AS g")
+	for _, c := range complex {
+		x := "x" + inum(int64(c.i))
+		b.s(" LEFT JOIN (")
+		if c.kind == kindWindowPct {
+			g.windowPct(b, g.p.Aggregates[c.i], series, top)
+		} else {
+			g.concurrency(b, series, top)
+		}
+		b.s(") AS ", x, " ON ")
+		if len(ks) == 0 {
+			b.s("1 = 1")
+		}
+		for j, k := range ks {
+			if j > 0 {
+				b.s(" AND ")
+			}
+			b.s(g.d.NullSafeEqual("g."+k.alias, x+"."+k.alias))
+		}
+	}
+}

@@ -1,0 +1,45 @@
+package sqlgen
+
+import (
+	"time"
+
+	"github.com/waggle-hq/waggle/internal/event"
+)
+
+// Dialect is what differs between SQL engines. Expressions are SQL fragments
+// built by this package from quoted identifiers, other expressions and "?"
+// placeholders; a Dialect only wraps them.
+type Dialect interface {
+	// QuoteIdent quotes an identifier so that any string is safe.
+	QuoteIdent(name string) string
+	// TypeName is the SQL type of a physical column of type t.
+	TypeName(t event.Type) string
+	// TimeNanos converts the physical time column col to int64 nanoseconds
+	// since the Unix epoch.
+	TimeNanos(col string) string
+	// TimeArg is the parameter compared with the physical time column.
+	TimeArg(t time.Time) any
+	// ToFloat casts a numeric expression to a 64-bit float.
+	ToFloat(expr string) string
+	// ToText renders an expression of physical type t as text.
+	ToText(expr string, t event.Type) string
+	// StartsWith, EndsWith and Contains are case-sensitive string tests.
+	StartsWith(s, prefix string) string
+	EndsWith(s, suffix string) string
+	Contains(s, sub string) string
+	// Quantile is the exact discrete quantile aggregate returning the value
+	// of rank max(1, n − ⌊n − p·n⌋) (nearest rank).
+	Quantile(expr string, p float64) string
+	// WeightedQuantile is the aggregate returning the smallest value whose
+	// cumulative weight reaches max(1, W − ⌊W − p·W⌋), if the engine has one
+	// (ClickHouse: quantileExactWeighted). ok false makes the generator use
+	// window functions instead.
+	WeightedQuantile(expr, weight string, p float64) (sql string, ok bool)
+	// CountDistinct is the exact distinct count aggregate.
+	CountDistinct(expr string) string
+	// NullSafeEqual is true when a and b are equal or both NULL.
+	NullSafeEqual(a, b string) string
+	// ExpandRange is a set-returning expression yielding from, from+step, …
+	// up to and including to, one row each.
+	ExpandRange(from, to string, step int64) string
+}
