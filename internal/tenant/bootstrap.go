@@ -14,7 +14,7 @@ const (
 	// DefaultSlug is the slug of the team and environment made on first start.
 	DefaultSlug = "default"
 	// EnvAPIKeyName names the key made from BootstrapOptions.APIKey.
-	EnvAPIKeyName = "WAGGLE_API_KEY"
+	EnvAPIKeyName = EnvVarAPIKey
 	// FirstKeyName names the key made on first start without an APIKey.
 	FirstKeyName = "first-start key"
 )
@@ -158,4 +158,22 @@ func orDefault(name string) string {
 		return "Default"
 	}
 	return name
+}
+
+// Environment variables BootstrapOptionsFromEnv reads.
+const (
+	EnvVarAPIKey             = "WAGGLE_API_KEY"
+	EnvVarAWSAccessKeyID     = "WAGGLE_AWS_ACCESS_KEY_ID"
+	EnvVarAWSSecretAccessKey = "WAGGLE_AWS_SECRET_ACCESS_KEY"
+)
+
+// BootstrapOptionsFromEnv fills BootstrapOptions from WAGGLE_API_KEY,
+// WAGGLE_AWS_ACCESS_KEY_ID and WAGGLE_AWS_SECRET_ACCESS_KEY as getenv (for
+// example os.Getenv) reports them.
+func BootstrapOptionsFromEnv(getenv func(string) string) BootstrapOptions {
+	return BootstrapOptions{
+		APIKey:             getenv(EnvVarAPIKey),
+		AWSAccessKeyID:     getenv(EnvVarAWSAccessKeyID),
+		AWSSecretAccessKey: getenv(EnvVarAWSSecretAccessKey),
+	}
 }

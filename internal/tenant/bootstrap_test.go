@@ -185,3 +185,13 @@ func TestBootstrapRecreatesDeletedDefaultEnvironment(t *testing.T) {
 		t.Fatalf("recovery key: %+v, %v", p, err)
 	}
 }
+
+func TestBootstrapOptionsFromEnv(t *testing.T) {
+	env := map[string]string{
+		"WAGGLE_API_KEY": "k", "WAGGLE_AWS_ACCESS_KEY_ID": "id", "WAGGLE_AWS_SECRET_ACCESS_KEY": "s",
+	}
+	got := BootstrapOptionsFromEnv(func(k string) string { return env[k] })
+	if got != (BootstrapOptions{APIKey: "k", AWSAccessKeyID: "id", AWSSecretAccessKey: "s"}) {
+		t.Fatalf("BootstrapOptionsFromEnv = %+v", got)
+	}
+}
