@@ -44,3 +44,11 @@ func WidenType(a, b event.Type) event.Type {
 	}
 	return event.TypeString
 }
+
+// AggregateFilterer is implemented by executors that honour Aggregate.Where
+// (per-calculation filters). The engine rejects specs with calculation
+// filters when its executor does not implement it or returns false, rather
+// than return numbers that ignore them.
+type AggregateFilterer interface {
+	AggregateFilters() bool
+}

@@ -22,6 +22,9 @@ type Options struct {
 	Limit int
 	// Now anchors relative time ranges; zero means time.Now().
 	Now time.Time
+
+	// aggregateWhere says the executor honours Aggregate.Where.
+	aggregateWhere bool
 }
 
 // HeatmapBuckets is the number of value buckets of a HEATMAP.
@@ -99,7 +102,7 @@ func compile(spec *Spec, cols map[string]ColumnInfo, datasets []string, opts Opt
 	if c.calcs, err = spec.resolveCalculations(); err != nil {
 		return nil, err
 	}
-	if err := c.lowerCalcs(cols); err != nil {
+	if err := c.lowerCalcs(cols, opts.aggregateWhere); err != nil {
 		return nil, err
 	}
 	breakdowns := make(map[string]bool, len(spec.Breakdowns))
@@ -181,7 +184,7 @@ func (c *compiled) setLimit(spec *Spec, opts Options) error {
 
 // lowerCalcs checks every calculation's column and lowers it to a shared
 // aggregate.
-func (c *compiled) lowerCalcs(cols map[string]ColumnInfo) error {
+func (c *compiled) lowerCalcs(cols map[string]ColumnInfo, whereOK bool) error {
 	p := c.plan
 	seen := make(map[string]int, len(c.calcs))
 	for _, k := range c.calcs {
@@ -202,6 +205,9 @@ func (c *compiled) lowerCalcs(cols map[string]ColumnInfo) error {
 		}
 		agg := k.op.aggregate(k.column)
 		if len(k.filters) > 0 {
+			if !whereOK {
+				return errorf(k.field+".filters", "per-calculation filters are not supported by this store yet")
+			}
 			where := &AggFilter{Or: k.or}
 			for j := range k.filters {
 				f, err := lowerFilter(fmt.Sprintf("%s.filters[%d]", k.field, j), &k.filters[j], cols)

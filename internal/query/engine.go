@@ -109,6 +109,9 @@ func (e *Engine) compile(ctx context.Context, env event.EnvID, datasets []string
 	if err != nil {
 		return nil, fmt.Errorf("load columns: %w", err)
 	}
+	if af, ok := e.exec.(AggregateFilterer); ok {
+		opts.aggregateWhere = af.AggregateFilters()
+	}
 	return compile(spec, cols, slugs, opts)
 }
 

@@ -121,6 +121,7 @@ func TestValidateSpec(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			opts := tt.opts
 			opts.Now = testNow
+			opts.aggregateWhere = true
 			var err error
 			spec, err := ParseSpec([]byte(tt.spec))
 			if err == nil {
@@ -152,6 +153,28 @@ func TestConcurrencyNeedsDuration(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+func TestCalculationFiltersNeedSupport(t *testing.T) {
+	spec := mustParse(t, `{"calculations":[{"op":"COUNT","name":"errors","filters":[{"column":"status","op":">=","value":"500"}]}]}`)
+	e := NewEngine(&fakeExecutor{}, fakeCatalog{})
+	if _, err := e.Run(t.Context(), 1, []string{"api"}, spec, Options{}); err == nil || !strings.Contains(err.Error(), "not supported by this store") {
+		t.Fatalf("err = %v, want not supported", err)
+	}
+	exec := &whereExecutor{}
+	e = NewEngine(exec, fakeCatalog{})
+	if _, err := e.Run(t.Context(), 1, []string{"api"}, spec, Options{DisableSeries: true}); err != nil {
+		t.Fatal(err)
+	}
+	w := exec.plans[0].Aggregates[0].Where
+	if w == nil || len(w.Filters) != 1 || w.Filters[0].Value.Int() != 500 {
+		t.Fatalf("aggregate filter %+v", w)
+	}
+}
+
+// whereExecutor is a fakeExecutor that honours Aggregate.Where.
+type whereExecutor struct{ fakeExecutor }
+
+func (*whereExecutor) AggregateFilters() bool { return true }
 
 func TestEngineUnknownDataset(t *testing.T) {
 	e := NewEngine(&fakeExecutor{}, fakeCatalog{})
