@@ -1,6 +1,7 @@
 package honeycomb
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -15,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/waggle-hq/waggle/internal/cli/querycmd"
 	"github.com/waggle-hq/waggle/internal/event"
 	"github.com/waggle-hq/waggle/internal/query"
 	"github.com/waggle-hq/waggle/internal/store"
@@ -271,6 +273,9 @@ func TestQueryE2E(t *testing.T) {
 		d := f.query(t, "shop", `{"calculations":[{"op":"COUNT"}],"filters":[{"column":"status","op":">=","value":"500"},
 			{"column":"endpoint","op":"in","value":["/cart","/home"]}],"breakdowns":["endpoint"],"time_range":3600}`,
 			`"disable_series":true`)
+		if len(d.Results) != 2 {
+			t.Fatalf("%d groups, want /cart and /home", len(d.Results))
+		}
 		for _, r := range d.Results {
 			ep := r.Data["endpoint"].(string)
 			n := 0
@@ -437,6 +442,27 @@ func TestQueryE2E(t *testing.T) {
 		}
 		near(t, "COUNT", d.Results[0].Data["COUNT"], float64(len(f.shop)))
 		near(t, "errors", d.Results[0].Data["errors"], float64(n))
+	})
+
+	t.Run("concurrency", func(t *testing.T) {
+		d := f.query(t, "shop", `{"calculations":[{"op":"CONCURRENCY"}],"time_range":3600}`, `"disable_series":true`)
+		if v, ok := d.Results[0].Data["CONCURRENCY"].(float64); !ok || v < 1 {
+			t.Errorf("CONCURRENCY = %v, want a positive number", d.Results[0].Data["CONCURRENCY"])
+		}
+	})
+
+	t.Run("waggle query", func(t *testing.T) {
+		var out, errOut bytes.Buffer
+		err := querycmd.Run(t.Context(), []string{"--server", f.srv.URL, "--key", "all", "--dataset", "shop",
+			"--calc", "COUNT", "--calc", "MAX(duration_ms)", "--breakdown", "endpoint", "--where", "status >= 500",
+			"--order", "endpoint", "--time-range", "1h"}, &out, &errOut)
+		if err != nil {
+			t.Fatalf("waggle query: %v (%s)", err, errOut.String())
+		}
+		lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+		if len(lines) != 1+len(e2eEndpoints) || !strings.HasPrefix(lines[0], "endpoint") || !strings.HasPrefix(lines[1], "/cart") {
+			t.Errorf("table:\n%s", out.String())
+		}
 	})
 
 	t.Run("bad specs", func(t *testing.T) {
