@@ -295,8 +295,11 @@ func (s *Store) writeDay(ctx context.Context, num int64, groups map[int64]*group
 				st.rows += old.rows
 				st.sampled = st.sampled || old.sampled
 			}
-			if _, err := s.w.ExecContext(ctx, "INSERT OR REPLACE INTO "+quote(dy.alias)+".tables VALUES (?, ?, ?, ?, ?)",
-				r.dataset, st.minTs, st.maxTs, st.rows, st.sampled); err != nil {
+			stmt := "UPDATE " + quote(dy.alias) + ".tables SET min_ts = ?, max_ts = ?, rows = ?, sampled = ? WHERE ds = ?"
+			if r.fresh {
+				stmt = "INSERT INTO " + quote(dy.alias) + ".tables (min_ts, max_ts, rows, sampled, ds) VALUES (?, ?, ?, ?, ?)"
+			}
+			if _, err := s.w.ExecContext(ctx, stmt, st.minTs, st.maxTs, st.rows, st.sampled, r.dataset); err != nil {
 				return fmt.Errorf("update statistics: %w", err)
 			}
 		}
