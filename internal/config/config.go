@@ -34,6 +34,8 @@ type Config struct {
 	// environment's SigV4 credential.
 	AWSAccessKeyID     string
 	AWSSecretAccessKey string
+	// DebugAddr, when set, serves Go's pprof and expvar endpoints there.
+	DebugAddr string
 	// LogLevel is debug, info, warn or error; LogFormat is text or json.
 	LogLevel  string
 	LogFormat string
@@ -58,6 +60,7 @@ func Parse(name string, args []string, getenv func(string) string) (*Config, err
 	fs.StringVar(&c.OTLPGRPCAddr, "otlp-grpc-addr", env("WAGGLE_OTLP_GRPC_ADDR", "127.0.0.1:4317"), "OTLP/gRPC address (WAGGLE_OTLP_GRPC_ADDR)")
 	fs.StringVar(&c.OTLPHTTPAddr, "otlp-http-addr", env("WAGGLE_OTLP_HTTP_ADDR", "127.0.0.1:4318"), "OTLP/HTTP address (WAGGLE_OTLP_HTTP_ADDR)")
 	fs.StringVar(&c.XRayAddr, "xray-addr", env("WAGGLE_XRAY_ADDR", "127.0.0.1:2000"), "X-Ray daemon address, UDP and TCP (WAGGLE_XRAY_ADDR)")
+	fs.StringVar(&c.DebugAddr, "debug-addr", env("WAGGLE_DEBUG_ADDR", ""), "address for pprof and expvar; empty turns them off (WAGGLE_DEBUG_ADDR)")
 	mem := fs.String("memory-limit", env("WAGGLE_MEMORY_LIMIT", "1GiB"), "memory bound, e.g. 512MiB or 2GiB (WAGGLE_MEMORY_LIMIT)")
 	fs.DurationVar(&c.RetentionInterval, "retention-interval", time.Hour, "how often retention windows are enforced")
 	fs.StringVar(&c.LogLevel, "log-level", env("WAGGLE_LOG_LEVEL", "info"), "debug, info, warn or error (WAGGLE_LOG_LEVEL)")

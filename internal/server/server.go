@@ -1,0 +1,209 @@
+// Package server assembles a waggle node: it opens the event store and the
+// metadata, starts the ingest pipeline, mounts every protocol's handlers on
+// the HTTP listener, runs background work such as retention, and shuts all of
+// it down in order so that everything acknowledged is durable.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/waggle-hq/waggle/internal/config"
+	"github.com/waggle-hq/waggle/internal/honeycomb"
+	"github.com/waggle-hq/waggle/internal/ingest"
+	"github.com/waggle-hq/waggle/internal/meta"
+	"github.com/waggle-hq/waggle/internal/query"
+	"github.com/waggle-hq/waggle/internal/store"
+	"github.com/waggle-hq/waggle/internal/store/duckdb"
+	"github.com/waggle-hq/waggle/internal/tenant"
+)
+
+// Memory split of Config.MemoryLimit (see docs/ARCHITECTURE.md): the Go
+// runtime's soft limit, DuckDB's memory_limit, and the ingest budget (which
+// lives inside the Go heap) as fractions of the whole.
+const (
+	goHeapShare       = 0.45
+	storeShare        = 0.40
+	ingestBudgetShare = 0.20
+)
+
+// Server is one running waggle node.
+type Server struct {
+	cfg *config.Config
+	log *slog.Logger
+
+	Store    store.Store
+	Meta     *meta.DB
+	Tenants  *tenant.Service
+	Pipeline *ingest.Pipeline
+	Engine   *query.Engine
+
+	// Bootstrap reports what the first-start set-up did.
+	Bootstrap tenant.BootstrapResult
+
+	httpLn   net.Listener
+	httpSrv  *http.Server
+	debugSrv *http.Server
+	ready    atomic.Bool
+	wg       sync.WaitGroup
+	stop     chan struct{}
+}
+
+// New opens the stores and binds the listeners; Run serves. The HTTP listener
+// answers /healthz with 503 until New returned, so orchestration can probe
+// it while a large store recovers its write-ahead log.
+func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (s *Server, err error) {
+	s = &Server{cfg: cfg, log: log, stop: make(chan struct{})}
+	debug.SetMemoryLimit(int64(float64(cfg.MemoryLimit) * goHeapShare))
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", s.handleHealth)
+	s.httpLn, err = net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
+	}
+	s.httpSrv = &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		if err := s.httpSrv.Serve(s.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("http server", "err", err)
+		}
+	}()
+	defer func() {
+		if err != nil {
+			s.close(context.Background())
+		}
+	}()
+
+	st, err := duckdb.Open(duckdb.Options{
+		Dir:         cfg.DataDir,
+		MemoryLimit: int64(float64(cfg.MemoryLimit) * storeShare),
+		Logger:      log.With("component", "store"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	s.Store = st
+	if s.Meta, err = meta.Open(ctx, cfg.DataDir); err != nil {
+		return nil, fmt.Errorf("open metadata: %w", err)
+	}
+	if s.Tenants, err = tenant.NewService(ctx, s.Meta, log.With("component", "tenant")); err != nil {
+		return nil, fmt.Errorf("tenancy: %w", err)
+	}
+	s.Bootstrap, err = s.Tenants.Bootstrap(ctx, tenant.BootstrapOptions{
+		APIKey:             cfg.APIKey,
+		AWSAccessKeyID:     cfg.AWSAccessKeyID,
+		AWSSecretAccessKey: cfg.AWSSecretAccessKey,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("bootstrap: %w", err)
+	}
+
+	s.Pipeline = ingest.New(s.Store, ingest.Config{
+		MemoryBudget: int64(float64(cfg.MemoryLimit) * ingestBudgetShare),
+		Logger:       log.With("component", "ingest"),
+	})
+	s.Engine = query.NewEngine(s.Store, honeycomb.NewQueryCatalog(s.Store), query.WithLogger(log.With("component", "query")))
+	api := &honeycomb.API{
+		Store:    s.Store,
+		Pipeline: s.Pipeline,
+		Auth:     s.Tenants,
+		Engine:   s.Engine,
+		Log:      log.With("component", "honeycomb"),
+	}
+	api.Register(mux)
+
+	if err = s.startDebug(); err != nil {
+		return nil, fmt.Errorf("debug listener on %s: %w", cfg.DebugAddr, err)
+	}
+	s.wg.Add(1)
+	go s.retentionLoop()
+	s.ready.Store(true)
+	return s, nil
+}
+
+// HTTPAddr is the address the HTTP listener is bound to.
+func (s *Server) HTTPAddr() string { return s.httpLn.Addr().String() }
+
+// Run blocks until ctx is done, then shuts down gracefully: the listeners stop
+// accepting, in-flight requests finish (each waits for its commit), the
+// pipeline commits what it holds, and the stores close.
+func (s *Server) Run(ctx context.Context) error {
+	<-ctx.Done()
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return s.close(shutdownCtx)
+}
+
+func (s *Server) close(ctx context.Context) error {
+	s.ready.Store(false)
+	var errs []error
+	if s.httpSrv != nil {
+		if err := s.httpSrv.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("http shutdown: %w", err))
+		}
+	}
+	if s.debugSrv != nil {
+		_ = s.debugSrv.Close()
+	}
+	close(s.stop)
+	if s.Pipeline != nil {
+		s.Pipeline.Close()
+	}
+	s.wg.Wait()
+	if s.Store != nil {
+		if err := s.Store.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close store: %w", err))
+		}
+	}
+	if s.Meta != nil {
+		if err := s.Meta.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close metadata: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (s *Server) handleHealth(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	if !s.ready.Load() {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write([]byte(`{"status":"starting"}` + "\n"))
+		return
+	}
+	_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
+}
+
+func (s *Server) retentionLoop() {
+	defer s.wg.Done()
+	interval := s.cfg.RetentionInterval
+	if interval <= 0 {
+		interval = time.Hour
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if err := s.Store.EnforceRetention(context.Background(), time.Now()); err != nil {
+			s.log.Error("enforce retention", "err", err)
+		}
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+		}
+	}
+}
