@@ -39,6 +39,7 @@ var v2Perms = []struct {
 	{"manage_recipients", tenant.PermManageRecipients},
 	{"manage_markers", tenant.PermManageMarkers},
 	{"manage_keys", tenant.PermManageKeys},
+	{"manage_environments", tenant.PermManageEnvironments},
 }
 
 // v2IgnoredPerms are Honeycomb permission names waggle accepts and ignores.
@@ -59,6 +60,7 @@ type keyPermsJSON struct {
 	ManageMarkers       bool `json:"manage_markers"`
 	VisibleTeamMembers  bool `json:"visible_team_members"`
 	ManageKeys          bool `json:"manage_keys"`
+	ManageEnvironments  bool `json:"manage_environments"`
 }
 
 type timestampsJSON struct {
@@ -149,6 +151,7 @@ func keyOut(k tenant.Key, secret string) keyResourceJSON {
 			ManageRecipients:    k.Can(tenant.PermManageRecipients),
 			ManageMarkers:       k.Can(tenant.PermManageMarkers),
 			ManageKeys:          k.Can(tenant.PermManageKeys),
+			ManageEnvironments:  k.Can(tenant.PermManageEnvironments),
 		},
 		Timestamps: timestampsJSON{Created: mgmtTime(k.CreatedAt), Updated: mgmtTime(k.UpdatedAt)},
 	}
@@ -236,7 +239,11 @@ func (a *API) handleListKeys(w http.ResponseWriter, r *http.Request) {
 		writeJSONAPIError(w, http.StatusBadRequest, "filter[type] must be ingest or configuration")
 		return
 	}
-	keys, err := adm.Keys(r.Context(), p.Env.ID)
+	env, ok := a.targetEnv(w, r, p, adm, q.Get("filter[environment]"))
+	if !ok {
+		return
+	}
+	keys, err := adm.Keys(r.Context(), env)
 	if err != nil {
 		a.tenantError(w, err, "not found")
 		return
@@ -276,7 +283,7 @@ func (a *API) handleGetKey(w http.ResponseWriter, r *http.Request) {
 	if p == nil {
 		return
 	}
-	k, err := adm.Key(r.Context(), p.Env.ID, r.PathValue("id"))
+	k, err := a.findKey(r, p, adm, r.PathValue("id"))
 	if err != nil {
 		a.tenantError(w, err, "API key not found")
 		return
@@ -327,10 +334,12 @@ func (a *API) handleCreateKey(w http.ResponseWriter, r *http.Request) {
 		writeJSONAPIErrorAt(w, http.StatusUnprocessableEntity, "name is required", "/data/attributes/name")
 		return
 	}
-	if ref := in.Data.Relationships.Environment.Data; ref != nil && ref.ID != envRef(p.Env.ID) {
-		// Keys manage their own environment only; do not tell whether the
-		// other environment exists.
-		writeJSONAPIErrorAt(w, http.StatusNotFound, "environment not found", "/data/relationships/environment/data/id")
+	target := ""
+	if ref := in.Data.Relationships.Environment.Data; ref != nil {
+		target = ref.ID
+	}
+	env, ok := a.targetEnv(w, r, p, adm, target)
+	if !ok {
 		return
 	}
 	var requested map[string]bool
@@ -369,7 +378,7 @@ func (a *API) handleCreateKey(w http.ResponseWriter, r *http.Request) {
 	if attrs.Disabled != nil {
 		spec.Disabled = *attrs.Disabled
 	}
-	k, secret, err := adm.CreateKey(r.Context(), p.Env.ID, spec)
+	k, secret, err := adm.CreateKey(r.Context(), env, spec)
 	if err != nil {
 		a.tenantError(w, err, "environment not found")
 		return
@@ -414,7 +423,12 @@ func (a *API) handleUpdateKey(w http.ResponseWriter, r *http.Request) {
 		}
 		u.Perms = &perms
 	}
-	k, err := adm.UpdateKey(r.Context(), p.Env.ID, id, u)
+	cur, err := a.findKey(r, p, adm, id)
+	if err != nil {
+		a.tenantError(w, err, "API key not found")
+		return
+	}
+	k, err := adm.UpdateKey(r.Context(), cur.Env, id, u)
 	if err != nil {
 		a.tenantError(w, err, "API key not found")
 		return
@@ -429,66 +443,55 @@ func (a *API) handleDeleteKey(w http.ResponseWriter, r *http.Request) {
 	if p == nil {
 		return
 	}
-	if err := adm.DeleteKey(r.Context(), p.Env.ID, r.PathValue("id")); err != nil {
+	cur, err := a.findKey(r, p, adm, r.PathValue("id"))
+	if err != nil {
+		a.tenantError(w, err, "API key not found")
+		return
+	}
+	if err := adm.DeleteKey(r.Context(), cur.Env, cur.ID); err != nil {
 		a.tenantError(w, err, "API key not found")
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
 
-type envAttrsJSON struct {
-	Name        string `json:"name"`
-	Slug        string `json:"slug"`
-	Description string `json:"description"`
-	Color       string `json:"color"`
-	Settings    struct {
-		DeleteProtected bool `json:"delete_protected"`
-	} `json:"settings"`
+// targetEnv resolves the environment a key-management request is about: the
+// key's own unless id names another, which only a key holding
+// manage_environments may address, and only within its team. Anything else
+// is "not found", without telling whether the environment exists.
+func (a *API) targetEnv(w http.ResponseWriter, r *http.Request, p *tenant.Principal, adm tenantAdmin, id string) (event.EnvID, bool) {
+	if id == "" || id == envRef(p.Env.ID) {
+		return p.Env.ID, true
+	}
+	if p.Can(tenant.PermManageEnvironments) {
+		if n, err := strconv.ParseInt(id, 10, 64); err == nil {
+			if e, err := adm.Environment(r.Context(), event.EnvID(n)); err == nil && e.Team == p.Team.ID {
+				return e.ID, true
+			}
+		}
+	}
+	writeJSONAPIErrorAt(w, http.StatusNotFound, "environment not found", "/data/relationships/environment/data/id")
+	return 0, false
 }
 
-type envResourceJSON struct {
-	ID         string       `json:"id"`
-	Type       string       `json:"type"`
-	Attributes envAttrsJSON `json:"attributes"`
-}
-
-func envOut(e tenant.Environment) envResourceJSON {
-	out := envResourceJSON{ID: envRef(e.ID), Type: "environments"}
-	out.Attributes = envAttrsJSON{Name: e.Name, Slug: e.Slug, Description: e.Description, Color: e.Color}
-	out.Attributes.Settings.DeleteProtected = e.DeleteProtected
-	return out
-}
-
-// handleListEnvironments serves GET /2/teams/{teamSlug}/environments. A
-// waggle key sees its own environment only.
-func (a *API) handleListEnvironments(w http.ResponseWriter, r *http.Request) {
-	p, adm := a.keyAdmin(w, r)
-	if p == nil {
-		return
+// findKey finds a key by id in the principal's environment or, for a key
+// holding manage_environments, in any environment of its team.
+func (a *API) findKey(r *http.Request, p *tenant.Principal, adm tenantAdmin, id string) (tenant.Key, error) {
+	k, err := adm.Key(r.Context(), p.Env.ID, id)
+	if err == nil || !errors.Is(err, tenant.ErrNotFound) || !p.Can(tenant.PermManageEnvironments) {
+		return k, err
 	}
-	e, err := adm.Environment(r.Context(), p.Env.ID)
-	if err != nil {
-		a.tenantError(w, err, "environment not found")
-		return
+	envs, lerr := adm.Environments(r.Context(), p.Team.ID)
+	if lerr != nil {
+		return tenant.Key{}, lerr
 	}
-	writeJSONAPI(w, http.StatusOK, map[string]any{"data": []envResourceJSON{envOut(e)}})
-}
-
-// handleGetEnvironment serves GET /2/teams/{teamSlug}/environments/{id} for
-// the key's own environment; any other is not found.
-func (a *API) handleGetEnvironment(w http.ResponseWriter, r *http.Request) {
-	p, adm := a.keyAdmin(w, r)
-	if p == nil {
-		return
+	for _, e := range envs {
+		if e.ID == p.Env.ID {
+			continue
+		}
+		if k, kerr := adm.Key(r.Context(), e.ID, id); kerr == nil {
+			return k, nil
+		}
 	}
-	if r.PathValue("id") != envRef(p.Env.ID) {
-		writeJSONAPIError(w, http.StatusNotFound, "environment not found")
-		return
-	}
-	e, err := adm.Environment(r.Context(), p.Env.ID)
-	if err != nil {
-		a.tenantError(w, err, "environment not found")
-		return
-	}
-	writeJSONAPI(w, http.StatusOK, map[string]any{"data": envOut(e)})
+	return tenant.Key{}, err
 }

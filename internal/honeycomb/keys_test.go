@@ -237,3 +237,55 @@ func TestKeysV2Isolation(t *testing.T) {
 	}
 	h.doJSON("GET", "/2/teams/"+h.team.Slug+"/environments/"+envRef(h.envA.ID), h.adminA, nil, http.StatusOK, nil)
 }
+
+// TestEnvironmentsV2TeamAdmin: a key holding manage_environments creates an
+// environment, makes a key in it and manages that key, and deletes the
+// environment with its datasets; a key without the permission cannot.
+func TestEnvironmentsV2TeamAdmin(t *testing.T) {
+	h := newMgmtHarness(t)
+	admin := h.key(h.envA, tenant.AllPermissions...)
+	envs := "/2/teams/" + h.team.Slug + "/environments"
+	newEnv := map[string]any{"data": map[string]any{"type": "environments", "attributes": map[string]any{"name": "Staging"}}}
+
+	if code, raw := h.do("POST", envs, h.adminA, newEnv); code != http.StatusForbidden {
+		t.Fatalf("create environment without manage_environments = %d %s, want 403", code, raw)
+	}
+	var created struct {
+		Data envResourceJSON `json:"data"`
+	}
+	h.doJSON("POST", envs, admin, newEnv, http.StatusCreated, &created)
+	if created.Data.Attributes.Slug != "staging" {
+		t.Fatalf("created %+v", created.Data)
+	}
+	var list struct {
+		Data []envResourceJSON `json:"data"`
+	}
+	h.doJSON("GET", envs, admin, nil, http.StatusOK, &list)
+	if len(list.Data) != 3 {
+		t.Fatalf("admin lists %d environments, want 3", len(list.Data))
+	}
+
+	keys := "/2/teams/" + h.team.Slug + "/api-keys"
+	var key struct {
+		Data keyResourceJSON `json:"data"`
+	}
+	h.doJSON("POST", keys, admin, map[string]any{"data": map[string]any{"type": "api-keys",
+		"attributes":    map[string]any{"name": "staging ingest", "key_type": "ingest"},
+		"relationships": map[string]any{"environment": map[string]any{"data": map[string]any{"id": created.Data.ID, "type": "environments"}}}}},
+		http.StatusCreated, &key)
+	p, err := h.svc.Authenticate(t.Context(), key.Data.Attributes.Secret)
+	if err != nil || envRef(p.Env.ID) != created.Data.ID {
+		t.Fatalf("new key authenticates to %+v, %v; want environment %s", p, err, created.Data.ID)
+	}
+	h.doJSON("GET", keys+"/"+key.Data.ID, admin, nil, http.StatusOK, nil)
+
+	if code, raw := h.do("DELETE", envs+"/"+envRef(h.envA.ID), admin, nil); code != http.StatusConflict {
+		t.Fatalf("deleting the admin's own environment = %d %s, want 409", code, raw)
+	}
+	if code, raw := h.do("DELETE", envs+"/"+created.Data.ID, admin, nil); code != http.StatusNoContent {
+		t.Fatalf("delete environment = %d %s", code, raw)
+	}
+	if _, err := h.svc.Authenticate(t.Context(), key.Data.Attributes.Secret); err == nil {
+		t.Fatal("a key of a deleted environment still authenticates")
+	}
+}

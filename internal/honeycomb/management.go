@@ -24,7 +24,9 @@ import (
 //	GET|POST /1/columns/{dataset}, GET|PUT|DELETE /1/columns/{dataset}/{id}
 //	                                            manage_queries ("Manage Queries and Columns")
 //	/2/teams/{teamSlug}/api-keys[/{id}]         manage_keys (keys of the key's own environment)
-//	/2/teams/{teamSlug}/environments[/{id}]     manage_keys (the key's own environment only)
+//	/2/teams/{teamSlug}/api-keys, with manage_environments: keys of any environment of the team
+//	GET /2/teams/{teamSlug}/environments[/{id}] manage_keys (own environment) or manage_environments (all)
+//	POST, PATCH, DELETE environments            manage_environments
 func (a *API) registerManagement(mux *http.ServeMux) {
 	mux.HandleFunc("GET /1/auth", a.handleAuth)
 
@@ -46,7 +48,10 @@ func (a *API) registerManagement(mux *http.ServeMux) {
 	mux.HandleFunc("PATCH /2/teams/{teamSlug}/api-keys/{id}", a.handleUpdateKey)
 	mux.HandleFunc("DELETE /2/teams/{teamSlug}/api-keys/{id}", a.handleDeleteKey)
 	mux.HandleFunc("GET /2/teams/{teamSlug}/environments", a.handleListEnvironments)
+	mux.HandleFunc("POST /2/teams/{teamSlug}/environments", a.handleCreateEnvironment)
 	mux.HandleFunc("GET /2/teams/{teamSlug}/environments/{id}", a.handleGetEnvironment)
+	mux.HandleFunc("PATCH /2/teams/{teamSlug}/environments/{id}", a.handleUpdateEnvironment)
+	mux.HandleFunc("DELETE /2/teams/{teamSlug}/environments/{id}", a.handleDeleteEnvironment)
 }
 
 // tenantAdmin is what the management handlers need beyond authentication.
@@ -60,6 +65,10 @@ type tenantAdmin interface {
 	UpdateKey(ctx context.Context, env event.EnvID, id string, u tenant.KeyUpdate) (tenant.Key, error)
 	DeleteKey(ctx context.Context, env event.EnvID, id string) error
 	Environment(ctx context.Context, id event.EnvID) (tenant.Environment, error)
+	Environments(ctx context.Context, team int64) ([]tenant.Environment, error)
+	CreateEnvironment(ctx context.Context, team int64, spec tenant.EnvironmentSpec) (tenant.Environment, error)
+	UpdateEnvironment(ctx context.Context, id event.EnvID, u tenant.EnvironmentUpdate) (tenant.Environment, error)
+	DeleteEnvironment(ctx context.Context, id event.EnvID) error
 
 	DatasetSettings(ctx context.Context, env event.EnvID, slug string) (tenant.DatasetSettings, error)
 	SetDatasetSettings(ctx context.Context, env event.EnvID, slug string, s tenant.DatasetSettings) error

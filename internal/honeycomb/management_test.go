@@ -63,9 +63,21 @@ func newMgmtHarness(tb testing.TB) *mgmtHarness {
 	mux := http.NewServeMux()
 	a.registerManagement(mux)
 	h := &mgmtHarness{tb: tb, mux: mux, svc: svc, store: st, envA: res.Environment, envB: envB, team: res.Team}
-	h.adminA = h.key(h.envA, tenant.AllPermissions...)
-	h.adminB = h.key(h.envB, tenant.AllPermissions...)
+	h.adminA = h.key(h.envA, envPermissions()...)
+	h.adminB = h.key(h.envB, envPermissions()...)
 	return h
+}
+
+// envPermissions is every permission but team administration: a key that is
+// all-powerful within its own environment only.
+func envPermissions() []tenant.Permission {
+	var perms []tenant.Permission
+	for _, p := range tenant.AllPermissions {
+		if p != tenant.PermManageEnvironments {
+			perms = append(perms, p)
+		}
+	}
+	return perms
 }
 
 // key creates a key in env and returns its secret.

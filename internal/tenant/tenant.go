@@ -44,6 +44,11 @@ const (
 	PermManageBoards     Permission = "manage_boards"
 	PermManageSLOs       Permission = "manage_slos"
 	PermManageRecipients Permission = "manage_recipients"
+	// PermManageEnvironments is team administration (Honeycomb's management
+	// key scopes environments:write and api-keys:write): create, change and
+	// delete the team's environments and manage keys in any of them. It
+	// grants no access to another environment's data.
+	PermManageEnvironments Permission = "manage_environments"
 )
 
 // ParsePermission returns the permission named s.
@@ -60,6 +65,7 @@ func ParsePermission(s string) (Permission, bool) {
 var AllPermissions = []Permission{
 	PermSendEvents, PermCreateDatasets, PermRunQueries, PermManageQueries, PermManageKeys,
 	PermManageMarkers, PermManageTriggers, PermManageBoards, PermManageSLOs, PermManageRecipients,
+	PermManageEnvironments,
 }
 
 // Team is the top of the tenancy tree.
