@@ -13,12 +13,12 @@ import (
 	"strconv"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
 
 	"github.com/waggle-hq/waggle/internal/event"
 	"github.com/waggle-hq/waggle/internal/store"
+	"github.com/waggle-hq/waggle/internal/store/sqlgen"
 )
 
 // Store is the embedded DuckDB event store. It is safe for concurrent use;
@@ -188,12 +188,7 @@ func dayOf(ns int64) int64 {
 }
 
 // validUTF8 returns s with invalid bytes replaced, as DuckDB requires.
-func validUTF8(s string) string {
-	if utf8.ValidString(s) {
-		return s
-	}
-	return string([]rune(s)) // invalid bytes become U+FFFD
-}
+func validUTF8(s string) string { return sqlgen.ValidUTF8(s) }
 
 func fnum(f float64) string {
 	if math.IsNaN(f) || math.IsInf(f, 0) {

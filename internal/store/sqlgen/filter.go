@@ -90,7 +90,7 @@ func (g *gen) filter(b *buf, f *query.Filter) {
 		b.s("(", t, " IS NOT NULL AND NOT ")
 	}
 	b.s(fn(t, "?"))
-	b.args = append(b.args, f.Value.Text())
+	b.args = append(b.args, ValidUTF8(f.Value.Text()))
 	if neg {
 		b.s(")")
 	}

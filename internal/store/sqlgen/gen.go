@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/waggle-hq/waggle/internal/event"
 	"github.com/waggle-hq/waggle/internal/query"
@@ -33,7 +34,21 @@ func (b *buf) s(parts ...string) {
 // a writes a placeholder bound to v.
 func (b *buf) a(v any) {
 	b.sb.WriteByte('?')
+	if s, ok := v.(string); ok {
+		v = ValidUTF8(s)
+	}
 	b.args = append(b.args, v)
+}
+
+// ValidUTF8 returns s with every byte that is not part of a valid UTF-8
+// sequence replaced by U+FFFD. Stores apply it to the strings they keep
+// (engines reject invalid UTF-8) and the generator to string parameters, so
+// that filters match the stored text.
+func ValidUTF8(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	return string([]rune(s))
 }
 
 func (b *buf) String() string { return b.sb.String() }
