@@ -19,6 +19,22 @@ import (
 
 var jsonParsers fastjson.ParserPool
 
+// maxPooledParse is the largest body parsed with a pooled parser. A parser
+// keeps the tree of the largest document it parsed, several times that
+// document's size; parsers of larger bodies are left to the collector so
+// the pool never pins megabytes per idle parser.
+const maxPooledParse = 256 << 10
+
+// getParser returns a parser for a body of n bytes and the function that
+// gives it back.
+func getParser(n int) (*fastjson.Parser, func()) {
+	if n > maxPooledParse {
+		return new(fastjson.Parser), func() {}
+	}
+	p := jsonParsers.Get()
+	return p, func() { jsonParsers.Put(p) }
+}
+
 // errNotArray and errNotObject report a body of the wrong JSON shape.
 var (
 	errNotArray  = errors.New("batch body is not a JSON array")
@@ -29,8 +45,8 @@ var (
 // {"data":{…},"time":…,"samplerate":…}. An error means the whole body is
 // unreadable; problems of single events are reported in Codes.
 func decodeBatchJSON(body []byte, opt decodeOptions) (decodedBatch, error) {
-	p := jsonParsers.Get()
-	defer jsonParsers.Put(p)
+	p, put := getParser(len(body))
+	defer put()
 	v, err := p.ParseBytes(body)
 	if err != nil {
 		return decodedBatch{}, fmt.Errorf("parse JSON batch: %w", err)
@@ -103,8 +119,8 @@ func decodeEventJSON(body []byte, opt decodeOptions) (event.Event, eventCode) {
 	if ev.SampleRate < 1 {
 		ev.SampleRate = 1
 	}
-	p := jsonParsers.Get()
-	defer jsonParsers.Put(p)
+	p, put := getParser(len(body))
+	defer put()
 	v, err := p.ParseBytes(body)
 	if err != nil {
 		return ev, codeMalformed

@@ -87,6 +87,10 @@ func (a *API) handleEvent(w http.ResponseWriter, r *http.Request) {
 	if h := r.Header.Get(sampleRateHeader); h != "" {
 		opt.SampleRate = parseSampleRate(strings.TrimSpace(h))
 	}
+	leave, err := a.Pipeline.DecodeGate().Enter(r.Context())
+	if err != nil {
+		return // the client went away
+	}
 	var ev event.Event
 	var code eventCode
 	if isMsgpack(r) {
@@ -94,12 +98,15 @@ func (a *API) handleEvent(w http.ResponseWriter, r *http.Request) {
 	} else {
 		ev, code = decodeEventJSON(body.Bytes(), opt)
 	}
-	body.Recycle()
+	leave()
+	// The decoded event owns copies of everything it needs: the body's
+	// memory is free, and Submit reserves the event's own size.
+	body.Release()
 	if code != codeOK {
 		writeError(w, http.StatusBadRequest, code.message())
 		return
 	}
-	if !a.submit(w, r, body, event.Batch{Env: p.Env.ID, Events: []event.Event{ev}}) {
+	if !a.submit(w, r, event.Batch{Env: p.Env.ID, Events: []event.Event{ev}}) {
 		return
 	}
 	w.WriteHeader(http.StatusOK)
@@ -119,19 +126,26 @@ func (a *API) handleBatch(w http.ResponseWriter, r *http.Request) {
 	defer body.Release()
 
 	opt := decodeOptions{Dataset: dataset, Now: a.Now().UTC()}
+	leave, err := a.Pipeline.DecodeGate().Enter(r.Context())
+	if err != nil {
+		return // the client went away
+	}
 	var res decodedBatch
 	if isMsgpack(r) {
 		res, err = decodeBatchMsgpack(body.Bytes(), opt)
 	} else {
 		res, err = decodeBatchJSON(body.Bytes(), opt)
 	}
-	body.Recycle()
+	leave()
+	// The decoded events own copies of everything they need: the body's
+	// memory is free, and Submit reserves the events' own size.
+	body.Release()
 	if err != nil {
 		a.Log.Debug("honeycomb batch: malformed body", "dataset", dataset, "err", err)
 		writeError(w, http.StatusBadRequest, msgMalformed)
 		return
 	}
-	if !a.submit(w, r, body, event.Batch{Env: p.Env.ID, Events: res.Events}) {
+	if !a.submit(w, r, event.Batch{Env: p.Env.ID, Events: res.Events}) {
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -178,20 +192,11 @@ func (a *API) eventsDataset(w http.ResponseWriter, r *http.Request, p *tenant.Pr
 
 // submit hands b to the pipeline and waits until it is durable. On failure it
 // writes the error response and returns false.
-//
-// The body's reservation is held until Submit returns. When Submit finds the
-// budget full, the reservation is given back and Submit tried once more: a
-// request larger than the budget would otherwise be refused forever, its own
-// reservation standing in the way of its events.
-func (a *API) submit(w http.ResponseWriter, r *http.Request, body *wire.Body, b event.Batch) bool {
+func (a *API) submit(w http.ResponseWriter, r *http.Request, b event.Batch) bool {
 	if len(b.Events) == 0 {
 		return true
 	}
 	err := a.Pipeline.Submit(r.Context(), b)
-	if errors.Is(err, ingest.ErrOverloaded) {
-		body.ReleaseReservation()
-		err = a.Pipeline.Submit(r.Context(), b)
-	}
 	switch {
 	case err == nil:
 		return true

@@ -50,6 +50,7 @@ type Pipeline struct {
 	sink   Sink
 	cfg    Config
 	budget *Budget
+	gate   *DecodeGate
 	log    *slog.Logger
 
 	mu      sync.Mutex
@@ -85,6 +86,7 @@ func New(sink Sink, cfg Config) *Pipeline {
 		sink:   sink,
 		cfg:    cfg,
 		budget: NewBudget(cfg.MemoryBudget),
+		gate:   NewDecodeGate(0),
 		log:    cfg.Logger,
 		wake:   make(chan struct{}, 1),
 		done:   make(chan struct{}),
@@ -96,6 +98,9 @@ func New(sink Sink, cfg Config) *Pipeline {
 // Budget returns the memory budget shared with the decoders, which reserve
 // their request bodies in it before decoding.
 func (p *Pipeline) Budget() *Budget { return p.budget }
+
+// DecodeGate returns the gate every protocol decodes request bodies behind.
+func (p *Pipeline) DecodeGate() *DecodeGate { return p.gate }
 
 // Submit queues a batch and waits until it is durable. It returns
 // ErrOverloaded at once when the memory budget cannot hold the batch, and the

@@ -30,9 +30,9 @@ import (
 // runtime's soft limit, DuckDB's memory_limit, and the ingest budget (which
 // lives inside the Go heap) as fractions of the whole.
 const (
-	goHeapShare       = 0.45
-	storeShare        = 0.40
-	ingestBudgetShare = 0.20
+	goHeapShare       = 0.40
+	storeShare        = 0.35
+	ingestBudgetShare = 0.15
 )
 
 // Server is one running waggle node.
