@@ -57,6 +57,18 @@ type Store interface {
 	Columns(ctx context.Context, env event.EnvID, dataset string) ([]Column, error)
 	// UpdateColumn changes a column's description and hidden flag.
 	UpdateColumn(ctx context.Context, env event.EnvID, dataset, column string, u ColumnUpdate) (Column, error)
+	// CreateColumn creates a column in an existing dataset (ErrNotFound if
+	// the dataset does not exist) before any event has it; created reports
+	// whether it did. When a column of that name exists it is returned
+	// unchanged with created false. A new column counts against MaxColumns
+	// (ErrTooManyColumns). Type is the column's declared logical type: until
+	// values arrive it is what Columns reports; values of other types are
+	// still kept (see "Column types").
+	CreateColumn(ctx context.Context, env event.EnvID, dataset string, c ColumnSpec) (col Column, created bool, err error)
+	// DeleteColumn removes a column and its values from every event of the
+	// dataset (ErrNotFound if the dataset or column does not exist). Events
+	// written afterwards with that name create a new column with a new ID.
+	DeleteColumn(ctx context.Context, env event.EnvID, dataset, column string) error
 
 	// Execute runs a plan whose datasets belong to env.
 	Execute(ctx context.Context, env event.EnvID, p *query.Plan) (*query.Result, error)
@@ -107,6 +119,15 @@ type Column struct {
 	Hidden      bool
 	CreatedAt   time.Time
 	LastWritten time.Time
+}
+
+// ColumnSpec is a column a user creates ahead of its first value.
+type ColumnSpec struct {
+	Name string
+	// Type is the declared logical type; the zero value means string.
+	Type        event.Type
+	Description string
+	Hidden      bool
 }
 
 // ColumnUpdate is the part of a column a user sets.
