@@ -77,3 +77,10 @@ func (s *Store) part(dy *day, d *dataset, t *table) sqlgen.Part {
 		Columns: t.columns,
 	}
 }
+
+// AggregateFilters reports that Execute honours Aggregate.Where
+// (per-calculation filters); see query.AggregateFilterer.
+func (s *Store) AggregateFilters() bool { return true }
+
+// AggregateIf uses the standard FILTER clause (see sqlgen.Dialect).
+func (dialect) AggregateIf(agg, cond string) string { return agg + " FILTER (WHERE " + cond + ")" }

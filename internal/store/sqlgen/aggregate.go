@@ -41,43 +41,97 @@ func (g *gen) weight() string {
 	return "1"
 }
 
-// simple returns the aggregate expression (a float) of a simple aggregate.
-func (g *gen) simple(a query.Aggregate) string {
+// aggCond renders a's own filter (Aggregate.Where) as a predicate with its
+// arguments, or "" when it has none.
+func (g *gen) aggCond(a query.Aggregate) (string, []any) {
+	if a.Where == nil || len(a.Where.Filters) == 0 {
+		return "", nil
+	}
+	var c buf
+	c.s("(")
+	for i := range a.Where.Filters {
+		if i > 0 {
+			if a.Where.Or {
+				c.s(" OR ")
+			} else {
+				c.s(" AND ")
+			}
+		}
+		g.filter(&c, &a.Where.Filters[i])
+	}
+	c.s(")")
+	return c.String(), c.args
+}
+
+// aggPred returns a's own filter as an extra predicate for the subqueries
+// that compute one aggregate alone (percentiles through window functions,
+// CONCURRENCY, HEATMAP), or nil when it has none.
+func (g *gen) aggPred(a query.Aggregate) func(*buf) {
+	cond, args := g.aggCond(a)
+	if cond == "" {
+		return nil
+	}
+	return func(b *buf) {
+		b.s(cond)
+		b.args = append(b.args, args...)
+	}
+}
+
+// simple writes the aggregate expression (a float) of a simple aggregate,
+// restricted to the rows its own filter keeps.
+func (g *gen) simple(b *buf, a query.Aggregate) {
+	cond, cargs := g.aggCond(a)
+	var args []any
+	// f restricts one aggregate call to a's filter.
+	f := func(call string) string {
+		if cond == "" {
+			return call
+		}
+		args = append(args, cargs...)
+		return g.d.AggregateIf(call, cond)
+	}
+	b.s(g.simpleExpr(a, f))
+	b.args = append(b.args, args...)
+}
+
+// simpleExpr is the expression of a simple aggregate; f wraps every
+// aggregate call.
+func (g *gen) simpleExpr(a query.Aggregate, f func(string) string) string {
 	ff := g.d.ToFloat
 	switch a.Op {
 	case query.AggCount:
 		if g.weighted {
-			return "COALESCE(" + ff("sum(sr)") + ", 0.0)"
+			return "COALESCE(" + ff(f("sum(sr)")) + ", 0.0)"
 		}
-		return ff("count(*)")
+		return ff(f("count(*)"))
 	case query.AggCountDistinct:
-		return ff(g.d.CountDistinct(g.key(g.use(a.Column))))
+		return ff(f(g.d.CountDistinct(g.key(g.use(a.Column)))))
 	}
 	c := g.use(a.Column)
 	switch a.Op {
 	case query.AggSum:
 		if g.weighted {
-			return ff("sum(" + g.numeric(c, true) + " * sr)")
+			return ff(f("sum(" + g.numeric(c, true) + " * sr)"))
 		}
-		return ff("sum(" + g.numeric(c, false) + ")")
+		return ff(f("sum(" + g.numeric(c, false) + ")"))
 	case query.AggAvg:
 		if g.weighted {
 			x := g.numeric(c, true)
-			return "(" + ff("sum("+x+" * sr)") + " / " + ff("sum(CASE WHEN "+x+" IS NOT NULL THEN sr END)") + ")"
+			return "(" + ff(f("sum("+x+" * sr)")) + " / " + ff(f("sum(CASE WHEN "+x+" IS NOT NULL THEN sr END)")) + ")"
 		}
-		return ff("avg(" + g.numeric(c, false) + ")")
+		return ff(f("avg(" + g.numeric(c, false) + ")"))
 	case query.AggMin:
-		return ff("min(" + g.numeric(c, false) + ")")
+		return ff(f("min(" + g.numeric(c, false) + ")"))
 	case query.AggMax:
-		return ff("max(" + g.numeric(c, false) + ")")
+		return ff(f("max(" + g.numeric(c, false) + ")"))
 	case query.AggPercentile:
 		x := g.numeric(c, false)
 		if g.weighted {
 			if s, ok := g.d.WeightedQuantile(g.numeric(c, true), "sr", a.P); ok {
-				return ff(s)
+				return ff(f(s))
 			}
 		}
-		return ff(g.d.Quantile(x, a.P))
+		return ff(f(g.d.Quantile(x, a.P)))
 	}
 	return "CAST(NULL AS " + g.d.TypeName(event.TypeFloat) + ")"
 }
@@ -165,7 +219,7 @@ func (g *gen) windowPct(b *buf, a query.Aggregate, series int64, top func(*buf))
 	}
 	b.s(x, " AS v, sum(sr) AS w FROM ")
 	g.source(b, false)
-	g.where(b, func(b *buf) { b.s(x, " IS NOT NULL") }, top)
+	g.where(b, func(b *buf) { b.s(x, " IS NOT NULL") }, g.aggPred(a), top)
 	groupBy(b, ks, true, x)
 	b.s(") AS d) AS c WHERE cw >= GREATEST(1, tw - floor(tw - tw * ", fnum(a.P), "))")
 	groupBy(b, ks, false)
@@ -187,7 +241,7 @@ func (g *gen) concurrencyWidth() int64 {
 // concurrency writes a subquery with columns (keys…, v). For series it has a
 // row per bucket tb with the weight of events in progress; otherwise v is the
 // maximum over buckets of the width concurrencyWidth.
-func (g *gen) concurrency(b *buf, series int64, top func(*buf)) {
+func (g *gen) concurrency(b *buf, a query.Aggregate, series int64, top func(*buf)) {
 	width := series
 	if width == 0 {
 		width = g.concurrencyWidth()
@@ -226,7 +280,7 @@ func (g *gen) concurrency(b *buf, series int64, top func(*buf)) {
 	}
 	b.s(g.weight(), " AS w, ", bucketStart("ts", width), " AS b0, ", bucketStart(last, width), " AS b1 FROM ")
 	g.source(b, false)
-	g.where(b, func(b *buf) { b.s(dur, " IS NOT NULL") }, top)
+	g.where(b, func(b *buf) { b.s(dur, " IS NOT NULL") }, g.aggPred(a), top)
 	b.s(") AS s1) AS s2")
 	if series > 0 {
 		groupBy(b, ks, false, "b")
@@ -239,6 +293,11 @@ func (g *gen) concurrency(b *buf, series int64, top func(*buf)) {
 
 // grouped writes the full aggregate query: columns [tb,] k…, a0…; heatmap
 // aggregates are NULL placeholders.
+//
+// The rows are the groups (and buckets) where an event matching the plan's
+// filters starts. A time series with CONCURRENCY also has rows for the
+// buckets where spans are in progress but none starts: the keys are then the
+// union of both, and the other aggregates are empty there.
 func (g *gen) grouped(b *buf, series int64, top func(*buf)) {
 	ks := g.keys(series)
 	type cx struct {
@@ -246,12 +305,26 @@ func (g *gen) grouped(b *buf, series int64, top func(*buf)) {
 		kind aggKind
 	}
 	var complex []cx
+	var conc []int // aggregates whose buckets extend the series
+	for i, a := range g.p.Aggregates {
+		switch k := g.kind(a); k {
+		case kindWindowPct, kindConcurrent:
+			complex = append(complex, cx{i, k})
+			if k == kindConcurrent && series > 0 {
+				conc = append(conc, i)
+			}
+		}
+	}
+	src := "g."
+	if len(conc) > 0 {
+		src = "u."
+	}
 	b.s("SELECT ")
 	for i, k := range ks {
 		if i > 0 {
 			b.s(", ")
 		}
-		b.s("g.", k.alias)
+		b.s(src, k.alias)
 	}
 	for i, a := range g.p.Aggregates {
 		if len(ks) > 0 || i > 0 {
@@ -264,7 +337,6 @@ func (g *gen) grouped(b *buf, series int64, top func(*buf)) {
 		case kindHeatmap:
 			b.s("CAST(NULL AS ", g.d.TypeName(event.TypeFloat), ") AS ", ai)
 		default:
-			complex = append(complex, cx{i, k})
 			v := g.d.ToFloat("x" + inum(int64(i)) + ".v")
 			if k == kindConcurrent {
 				v = "COALESCE(" + v + ", 0.0)"
@@ -275,47 +347,84 @@ func (g *gen) grouped(b *buf, series int64, top func(*buf)) {
 	if len(ks) == 0 && len(g.p.Aggregates) == 0 {
 		b.s("1 AS one")
 	}
-	b.s(" FROM (SELECT ")
-	n := 0
-	if len(ks) > 0 {
-		selectKeys(b, ks, true)
-		n++
-	}
-	for i, a := range g.p.Aggregates {
-		if g.kind(a) != kindSimple {
-			continue
+	// inner is the grouped query of the simple aggregates.
+	inner := func(b *buf) {
+		b.s("(SELECT ")
+		n := 0
+		if len(ks) > 0 {
+			selectKeys(b, ks, true)
+			n++
 		}
-		if n > 0 {
-			b.s(", ")
+		for i, a := range g.p.Aggregates {
+			if g.kind(a) != kindSimple {
+				continue
+			}
+			if n > 0 {
+				b.s(", ")
+			}
+			n++
+			g.simple(b, a)
+			b.s(" AS a", inum(int64(i)))
 		}
-		n++
-		b.s(g.simple(a), " AS a", inum(int64(i)))
+		if n == 0 {
+			b.s("count(*) AS n")
+		}
+		b.s(" FROM ")
+		g.source(b, false)
+		g.where(b, top)
+		groupBy(b, ks, true)
+		b.s(")")
 	}
-	if n == 0 {
-		b.s("count(*) AS n")
-	}
-	b.s(" FROM ")
-	g.source(b, false)
-	g.where(b, top)
-	groupBy(b, ks, true)
-	b.s(") AS g")
-	for _, c := range complex {
-		x := "x" + inum(int64(c.i))
-		b.s(" LEFT JOIN (")
+	sub := func(b *buf, c cx) {
+		b.s("(")
 		if c.kind == kindWindowPct {
 			g.windowPct(b, g.p.Aggregates[c.i], series, top)
 		} else {
-			g.concurrency(b, series, top)
+			g.concurrency(b, g.p.Aggregates[c.i], series, top)
 		}
-		b.s(") AS ", x, " ON ")
-		if len(ks) == 0 {
-			b.s("1 = 1")
+		b.s(")")
+	}
+	b.s(" FROM ")
+	if len(conc) > 0 {
+		// Every (bucket, group) with an event starting or a span in progress.
+		b.s("(SELECT ")
+		selectKeys(b, ks, false)
+		b.s(" FROM ")
+		inner(b)
+		b.s(" AS g0")
+		for j, i := range conc {
+			b.s(" UNION SELECT ")
+			selectKeys(b, ks, false)
+			b.s(" FROM ")
+			sub(b, cx{i, kindConcurrent})
+			b.s(" AS c", inum(int64(j)))
 		}
-		for j, k := range ks {
-			if j > 0 {
-				b.s(" AND ")
-			}
-			b.s(g.d.NullSafeEqual("g."+k.alias, x+"."+k.alias))
+		b.s(") AS u LEFT JOIN ")
+		inner(b)
+		b.s(" AS g ON ")
+		joinOn(b, g.d, ks, "u", "g")
+	} else {
+		inner(b)
+		b.s(" AS g")
+	}
+	for _, c := range complex {
+		x := "x" + inum(int64(c.i))
+		b.s(" LEFT JOIN ")
+		sub(b, c)
+		b.s(" AS ", x, " ON ")
+		joinOn(b, g.d, ks, src[:1], x)
+	}
+}
+
+// joinOn writes the condition joining relations l and r on the keys.
+func joinOn(b *buf, d Dialect, ks []keyed, l, r string) {
+	if len(ks) == 0 {
+		b.s("1 = 1")
+	}
+	for j, k := range ks {
+		if j > 0 {
+			b.s(" AND ")
 		}
+		b.s(d.NullSafeEqual(l+"."+k.alias, r+"."+k.alias))
 	}
 }

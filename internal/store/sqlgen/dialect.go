@@ -39,6 +39,18 @@ type Dialect interface {
 	CountDistinct(expr string) string
 	// NullSafeEqual is true when a and b are equal or both NULL.
 	NullSafeEqual(a, b string) string
+	// AggregateIf restricts the aggregate call agg to the rows where the
+	// boolean expression cond is TRUE (a per-calculation filter). agg is an
+	// aggregate function call as this package builds it — sum(x), count(*),
+	// min(x), max(x), avg(x) — or as the dialect's Quantile, WeightedQuantile
+	// and CountDistinct return it. cond may hold "?" placeholders and must
+	// appear exactly once in the result, after any placeholder of agg (agg
+	// has none). Standard SQL (DuckDB, PostgreSQL, and ClickHouse too) is
+	// "agg FILTER (WHERE cond)"; ClickHouse may instead rewrite agg with its
+	// -If combinator (sumIf(x, cond), quantileExactLowIf(p)(x, cond)).
+	// Over no matching rows the result is what agg gives over no rows: 0
+	// for counts, NULL otherwise.
+	AggregateIf(agg, cond string) string
 	// ExpandRange is a set-returning expression yielding from, from+step, …
 	// up to and including to, one row each.
 	ExpandRange(from, to string, step int64) string

@@ -37,6 +37,19 @@
 // holding a string in that column matches != (it has the column and its value
 // is not the number) but not = or <.
 //
+// # Per-calculation filters
+//
+// An aggregate with its own filter (query.Aggregate.Where, Honeycomb's
+// calculation filters) reads only the events that match the plan's filters
+// and its own, with the same null rules. Groups are still made of every
+// event matching the plan's filters: a group none of whose events pass an
+// aggregate's filter has 0 for COUNT, COUNT_DISTINCT and CONCURRENCY and
+// NULL for the others. In the grouped query the filter restricts each
+// aggregate call through Dialect.AggregateIf (FILTER (WHERE …) in standard
+// SQL, the -If combinator in ClickHouse); in the subqueries that compute one
+// aggregate alone (weighted percentiles, CONCURRENCY, HEATMAP, whose bounds
+// are those of the filtered values) it is one more WHERE predicate.
+//
 // # Sample-rate correction
 //
 // Unless Plan.Unweighted, every event stands for SampleRate events:

@@ -147,6 +147,11 @@ func (g *gen) collect() {
 		g.use(b)
 	}
 	for _, a := range g.p.Aggregates {
+		if a.Where != nil {
+			for _, f := range a.Where.Filters {
+				g.use(f.Column)
+			}
+		}
 		switch a.Op {
 		case query.AggCount:
 		case query.AggConcurrency:

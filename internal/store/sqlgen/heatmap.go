@@ -24,7 +24,7 @@ func (g *gen) runHeatmap(ctx context.Context, q Querier, ai int, res *query.Resu
 	var b buf
 	b.s("SELECT min(", x, "), max(", x, ") FROM ")
 	g.source(&b, false)
-	g.where(&b, top)
+	g.where(&b, g.aggPred(a), top)
 	var lo, hi sql.NullFloat64
 	if err := queryRow(ctx, q, &b, &lo, &hi); err != nil {
 		return fmt.Errorf("heatmap bounds: %w", err)
@@ -73,7 +73,7 @@ func (g *gen) runHeatmap(ctx context.Context, q Querier, ai int, res *query.Resu
 	c.args = append(c.args, bargs...)
 	c.s(" AS hb, ", g.weight(), " AS w FROM ")
 	g.source(&c, false)
-	g.where(&c, func(b *buf) { b.s(x, " IS NOT NULL") }, top)
+	g.where(&c, func(b *buf) { b.s(x, " IS NOT NULL") }, g.aggPred(a), top)
 	c.s(") AS h")
 	groupBy(&c, ks, false, "hb")
 

@@ -298,12 +298,41 @@ func testConcurrency(t *testing.T, open Opener) {
 	if got := r.Groups[0].Values[0].Number; got != 4 {
 		t.Fatalf("concurrency of the whole range: %v, want 4 (max over buckets)", got)
 	}
-	want := map[int]float64{0: 3, 10: 4, 30: 2, 40: 0}
+	// Bucket 20s has a span in progress but none starting: it is in the
+	// series all the same, with a count of 0.
+	want := map[int][2]float64{0: {3, 3}, 10: {4, 1}, 20: {1, 0}, 30: {2, 2}, 40: {0, 1}}
+	if len(r.Series) != len(want) {
+		t.Errorf("concurrency series has %d points, want %d: %+v", len(r.Series), len(want), r.Series)
+	}
 	for _, pt := range r.Series {
 		sec := int(pt.Time.Sub(t0) / time.Second)
-		if w, ok := want[sec]; !ok || pt.Values[0].Number != w {
-			t.Errorf("concurrency at +%ds: %v, want %v", sec, pt.Values[0].Number, want[sec])
+		if w, ok := want[sec]; !ok || pt.Values[0].Number != w[0] || pt.Values[1].Number != w[1] || pt.Values[1].Null {
+			t.Errorf("concurrency, count at +%ds: %v, %+v, want %v", sec, pt.Values[0].Number, pt.Values[1], want[sec])
 		}
+	}
+	// The same with a breakdown: each group gets its own in-progress buckets.
+	p.Breakdowns = []string{"kind"}
+	r = execute(t, s, 1, p)
+	wantKind := map[string]map[int]float64{"a": {0: 3, 10: 4, 20: 1, 30: 1}, "b": {30: 1}}
+	n := 0
+	for _, pt := range r.Series {
+		sec := int(pt.Time.Sub(t0) / time.Second)
+		k := ""
+		if !pt.Key[0].IsNull() {
+			k = pt.Key[0].Str()
+		}
+		w, ok := wantKind[k][sec]
+		if k == "" && sec == 40 {
+			ok, w = true, 0 // the span without a kind nor a duration
+		} else {
+			n++
+		}
+		if !ok || pt.Values[0].Number != w {
+			t.Errorf("concurrency of kind %q at +%ds: %v, want %v", k, sec, pt.Values[0].Number, w)
+		}
+	}
+	if n != 5 {
+		t.Errorf("concurrency by kind: %d points with a kind, want 5: %+v", n, r.Series)
 	}
 	p.Breakdowns = []string{"kind"}
 	p.Granularity = 0

@@ -119,19 +119,25 @@ func matches(e *event.Event, p *query.Plan) bool {
 	if e.Time.Before(p.Start) || !e.Time.Before(p.End) {
 		return false
 	}
-	if len(p.Filters) == 0 {
+	return matchAll(e, p.Filters, p.Or)
+}
+
+// matchAll reports whether e matches filters combined with AND (OR when or);
+// no filters match every event.
+func matchAll(e *event.Event, filters []query.Filter, or bool) bool {
+	if len(filters) == 0 {
 		return true
 	}
-	for _, f := range p.Filters {
+	for _, f := range filters {
 		m := matchFilter(e, f)
-		if p.Or && m {
+		if or && m {
 			return true
 		}
-		if !p.Or && !m {
+		if !or && !m {
 			return false
 		}
 	}
-	return !p.Or
+	return !or
 }
 
 // refGroup is a group computed by the reference.
@@ -178,6 +184,15 @@ func keyString(k []event.Value) string {
 
 // refAgg computes one aggregate over a group's events.
 func refAgg(evs []*event.Event, a query.Aggregate, unweighted bool) query.AggValue {
+	if a.Where != nil && len(a.Where.Filters) > 0 {
+		var kept []*event.Event
+		for _, e := range evs {
+			if matchAll(e, a.Where.Filters, a.Where.Or) {
+				kept = append(kept, e)
+			}
+		}
+		evs = kept
+	}
 	w := func(e *event.Event) float64 {
 		if unweighted || e.SampleRate <= 0 {
 			return 1

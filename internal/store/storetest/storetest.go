@@ -27,6 +27,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("RoundTrip", func(t *testing.T) { testRoundTrip(t, open) })
 	t.Run("TypeMixing", func(t *testing.T) { testTypeMixing(t, open) })
 	t.Run("Aggregates", func(t *testing.T) { testAggregates(t, open) })
+	t.Run("AggregateFilters", func(t *testing.T) { testAggregateFilters(t, open) })
 	t.Run("OrdersHavingsLimit", func(t *testing.T) { testOrders(t, open) })
 	t.Run("Series", func(t *testing.T) { testSeries(t, open) })
 	t.Run("Heatmap", func(t *testing.T) { testHeatmap(t, open) })
