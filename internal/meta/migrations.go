@@ -83,6 +83,112 @@ var migrations = []migration{
 			updated_at TIMESTAMPTZ NOT NULL
 		)`,
 	}},
+	// Rollbar compatibility (internal/rollbar) and notification delivery
+	// (internal/notify). See meta/rollbar_*.go and meta/notify_*.go.
+	{version: 3, name: "rollbar-notify", stmts: []string{
+		// Rollbar access tokens: bearer secrets with Rollbar's scopes
+		// (post_server_item, post_client_item, read, write), stored as their
+		// SHA-256 hash, one environment each.
+		`CREATE TABLE rollbar_tokens (
+			id          TEXT PRIMARY KEY,
+			env_id      BIGINT NOT NULL,
+			name        TEXT NOT NULL,
+			secret_hash BYTEA NOT NULL UNIQUE,
+			scopes      TEXT NOT NULL,
+			disabled    BOOLEAN NOT NULL DEFAULT FALSE,
+			created_at  TIMESTAMPTZ NOT NULL,
+			updated_at  TIMESTAMPTZ NOT NULL
+		)`,
+		`CREATE INDEX rollbar_tokens_env_idx ON rollbar_tokens (env_id)`,
+		// Items: occurrences grouped by fingerprint (hash), numbered per
+		// environment (counter). Timestamps are unix seconds as Rollbar's
+		// API reports them; environments and code_versions are JSON arrays.
+		`CREATE SEQUENCE rollbar_items_id_seq START 1`,
+		`CREATE TABLE rollbar_items (
+			id                       BIGINT PRIMARY KEY DEFAULT nextval('rollbar_items_id_seq'),
+			env_id                   BIGINT NOT NULL,
+			counter                  BIGINT NOT NULL,
+			hash                     TEXT NOT NULL,
+			title                    TEXT NOT NULL,
+			level                    TEXT NOT NULL,
+			status                   TEXT NOT NULL,
+			environment              TEXT NOT NULL,
+			environments             TEXT NOT NULL DEFAULT '[]',
+			code_versions            TEXT NOT NULL DEFAULT '[]',
+			platform                 TEXT NOT NULL DEFAULT '',
+			framework                TEXT NOT NULL DEFAULT '',
+			language                 TEXT NOT NULL DEFAULT '',
+			exception_class          TEXT NOT NULL DEFAULT '',
+			total_occurrences        BIGINT NOT NULL DEFAULT 0,
+			first_occurrence_id      BIGINT NOT NULL DEFAULT 0,
+			first_occurrence_ts      BIGINT NOT NULL DEFAULT 0,
+			last_occurrence_id       BIGINT NOT NULL DEFAULT 0,
+			last_occurrence_ts       BIGINT NOT NULL DEFAULT 0,
+			activating_occurrence_id BIGINT NOT NULL DEFAULT 0,
+			last_activated_ts        BIGINT NOT NULL DEFAULT 0,
+			last_resolved_ts         BIGINT NOT NULL DEFAULT 0,
+			last_muted_ts            BIGINT NOT NULL DEFAULT 0,
+			resolved_in_version      TEXT NOT NULL DEFAULT '',
+			created_at               TIMESTAMPTZ NOT NULL,
+			updated_at               TIMESTAMPTZ NOT NULL,
+			UNIQUE (env_id, hash),
+			UNIQUE (env_id, counter)
+		)`,
+		`CREATE SEQUENCE rollbar_deploys_id_seq START 1`,
+		`CREATE TABLE rollbar_deploys (
+			id               BIGINT PRIMARY KEY DEFAULT nextval('rollbar_deploys_id_seq'),
+			env_id           BIGINT NOT NULL,
+			environment      TEXT NOT NULL,
+			revision         TEXT NOT NULL,
+			local_username   TEXT NOT NULL DEFAULT '',
+			rollbar_username TEXT NOT NULL DEFAULT '',
+			comment          TEXT NOT NULL DEFAULT '',
+			status           TEXT NOT NULL,
+			start_time       BIGINT NOT NULL,
+			finish_time      BIGINT NOT NULL DEFAULT 0,
+			created_at       TIMESTAMPTZ NOT NULL,
+			updated_at       TIMESTAMPTZ NOT NULL
+		)`,
+		`CREATE INDEX rollbar_deploys_env_idx ON rollbar_deploys (env_id, id)`,
+		// Notification recipients of any feature (source: "rollbar", later
+		// triggers) and kind (webhook, later slack, email, pagerduty).
+		// config is kind-specific JSON; events lists the event names the
+		// recipient wants, space-separated, empty for all.
+		`CREATE SEQUENCE notify_recipients_id_seq START 1`,
+		`CREATE TABLE notify_recipients (
+			id         BIGINT PRIMARY KEY DEFAULT nextval('notify_recipients_id_seq'),
+			env_id     BIGINT NOT NULL,
+			source     TEXT NOT NULL,
+			kind       TEXT NOT NULL,
+			name       TEXT NOT NULL DEFAULT '',
+			target     TEXT NOT NULL,
+			config     TEXT NOT NULL DEFAULT '{}',
+			events     TEXT NOT NULL DEFAULT '',
+			enabled    BOOLEAN NOT NULL DEFAULT TRUE,
+			created_at TIMESTAMPTZ NOT NULL,
+			updated_at TIMESTAMPTZ NOT NULL
+		)`,
+		`CREATE INDEX notify_recipients_env_idx ON notify_recipients (env_id)`,
+		// The delivery log: one row per (notification, recipient), updated
+		// as attempts are made. status is pending, delivered or failed.
+		`CREATE SEQUENCE notify_deliveries_id_seq START 1`,
+		`CREATE TABLE notify_deliveries (
+			id              BIGINT PRIMARY KEY DEFAULT nextval('notify_deliveries_id_seq'),
+			recipient_id    BIGINT NOT NULL,
+			env_id          BIGINT NOT NULL,
+			event_name      TEXT NOT NULL,
+			payload         TEXT NOT NULL,
+			status          TEXT NOT NULL,
+			attempts        INTEGER NOT NULL DEFAULT 0,
+			last_status     INTEGER NOT NULL DEFAULT 0,
+			last_error      TEXT NOT NULL DEFAULT '',
+			next_attempt_at TIMESTAMPTZ NOT NULL,
+			created_at      TIMESTAMPTZ NOT NULL,
+			updated_at      TIMESTAMPTZ NOT NULL
+		)`,
+		`CREATE INDEX notify_deliveries_due_idx ON notify_deliveries (status, next_attempt_at)`,
+		`CREATE INDEX notify_deliveries_recipient_idx ON notify_deliveries (recipient_id, id)`,
+	}},
 }
 
 // migrate applies every migration newer than the database's version.
