@@ -55,7 +55,7 @@ func joinPerms(p []string) string {
 // ErrConflict if the id or the secret hash exists.
 func (db *DB) CreateAPIKey(ctx context.Context, k APIKey) (APIKey, error) {
 	var out APIKey
-	err := db.write(ctx, func(q querier) error {
+	err := db.writeTenancy(ctx, func(q querier) error {
 		var err error
 		out, err = scanKey(q.QueryRowContext(ctx,
 			`INSERT INTO api_keys (id, env_id, kind, name, secret_hash, permissions, disabled, created_at, updated_at)
@@ -109,7 +109,7 @@ func (db *DB) AllAPIKeys(ctx context.Context) ([]APIKey, error) {
 // UpdateAPIKey changes a key and returns it.
 func (db *DB) UpdateAPIKey(ctx context.Context, id string, u APIKeyUpdate) (APIKey, error) {
 	var out APIKey
-	err := db.Tx(ctx, func(tx *DB) error {
+	err := db.txTenancy(ctx, func(tx *DB) error {
 		k, err := tx.APIKey(ctx, id)
 		if err != nil {
 			return err
@@ -131,7 +131,7 @@ func (db *DB) UpdateAPIKey(ctx context.Context, id string, u APIKeyUpdate) (APIK
 
 // DeleteAPIKey removes a key.
 func (db *DB) DeleteAPIKey(ctx context.Context, id string) error {
-	return db.write(ctx, func(q querier) error {
+	return db.writeTenancy(ctx, func(q querier) error {
 		res, err := q.ExecContext(ctx, `DELETE FROM api_keys WHERE id = $1`, id)
 		if err != nil {
 			return fmt.Errorf("meta: delete API key %s: %w", id, err)

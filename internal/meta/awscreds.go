@@ -30,7 +30,7 @@ func (db *DB) PutAWSCredential(ctx context.Context, envID int64, accessKeyID, se
 		return AWSCredential{}, fmt.Errorf("meta: seal AWS secret: %w", err)
 	}
 	var out AWSCredential
-	err = db.Tx(ctx, func(tx *DB) error {
+	err = db.txTenancy(ctx, func(tx *DB) error {
 		t := now()
 		var owner int64
 		var created time.Time
@@ -92,7 +92,7 @@ func (db *DB) AllAWSCredentials(ctx context.Context) ([]AWSCredential, error) {
 
 // DeleteAWSCredential removes an access key pair.
 func (db *DB) DeleteAWSCredential(ctx context.Context, accessKeyID string) error {
-	return db.write(ctx, func(q querier) error {
+	return db.writeTenancy(ctx, func(q querier) error {
 		res, err := q.ExecContext(ctx, `DELETE FROM aws_credentials WHERE access_key_id = $1`, accessKeyID)
 		if err != nil {
 			return fmt.Errorf("meta: delete AWS credential %s: %w", accessKeyID, err)

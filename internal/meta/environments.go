@@ -41,7 +41,7 @@ func scanEnv(s interface{ Scan(...any) error }) (Environment, error) {
 // the team has an environment with the same slug.
 func (db *DB) CreateEnvironment(ctx context.Context, e Environment) (Environment, error) {
 	var out Environment
-	err := db.write(ctx, func(q querier) error {
+	err := db.writeTenancy(ctx, func(q querier) error {
 		t := now()
 		var err error
 		out, err = scanEnv(q.QueryRowContext(ctx,
@@ -96,7 +96,7 @@ func (db *DB) AllEnvironments(ctx context.Context) ([]Environment, error) {
 // UpdateEnvironment changes an environment and returns it.
 func (db *DB) UpdateEnvironment(ctx context.Context, id int64, u EnvironmentUpdate) (Environment, error) {
 	var out Environment
-	err := db.Tx(ctx, func(tx *DB) error {
+	err := db.txTenancy(ctx, func(tx *DB) error {
 		e, err := tx.Environment(ctx, id)
 		if err != nil {
 			return err
@@ -120,7 +120,7 @@ func (db *DB) UpdateEnvironment(ctx context.Context, id int64, u EnvironmentUpda
 // DeleteEnvironment removes an environment with its API keys, AWS credentials
 // and dataset settings. The caller removes its datasets from the event store.
 func (db *DB) DeleteEnvironment(ctx context.Context, id int64) error {
-	return db.Tx(ctx, func(tx *DB) error {
+	return db.txTenancy(ctx, func(tx *DB) error {
 		for _, table := range []string{"api_keys", "aws_credentials", "dataset_settings"} {
 			if _, err := tx.q.ExecContext(ctx, `DELETE FROM `+table+` WHERE env_id = $1`, id); err != nil {
 				return fmt.Errorf("meta: delete environment %d: %s: %w", id, table, err)

@@ -6,15 +6,22 @@
 // small, row-oriented and changed by hand, events are large and columnar, and
 // keeping them apart lets either be backed up, moved or replaced alone.
 //
-// The SQL is written to run on PostgreSQL too, with as few dialect differences
-// as possible: $n placeholders, standard types (BIGINT, INTEGER, TEXT, BOOLEAN,
-// BYTEA, TIMESTAMPTZ), sequences with nextval() for ids, INSERT … RETURNING,
-// INSERT … ON CONFLICT, and a versioned schema_migrations table. What differs
-// between the engines is kept in dialect.go.
+// Several nodes can share one PostgreSQL database instead (OpenWith with a
+// postgres:// URL). The SQL is the same on both engines, with as few dialect
+// differences as possible: $n placeholders, standard types (BIGINT, INTEGER,
+// TEXT, BOOLEAN, BYTEA, TIMESTAMPTZ), sequences with nextval() for ids,
+// INSERT … RETURNING, INSERT … ON CONFLICT, and a versioned schema_migrations
+// table. What differs between the engines is kept in dialect.go.
+//
+// Nodes sharing a database learn of each other's changes through change
+// counters (changes.go) and coordinate singleton work through leases
+// (lease.go).
 //
 // Secrets that must be recoverable (AWS secret access keys, which SigV4 needs in
 // plain text to compute its HMACs) are sealed with AES-256-GCM under a master
-// key kept in the file meta.key (mode 0600) beside the database; see crypto.go.
+// key: by default the file meta.key (mode 0600) beside the embedded database,
+// or one given in Options.MasterKey, which every node sharing a PostgreSQL
+// database must be given alike; see crypto.go.
 // Secrets that only need to be checked (API keys) are never given to this
 // package in plain text: it stores the hash the caller computed.
 package meta
@@ -26,6 +33,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -70,21 +78,55 @@ type DB struct {
 	inTx bool
 }
 
-// Open opens (creating if needed) the metadata database meta.duckdb and the
-// master key file meta.key in dataDir, and migrates the schema to the newest
-// version.
+// Options selects and configures the metadata database.
+type Options struct {
+	// URL selects the backend: empty (or "duckdb") for the embedded file
+	// meta.duckdb in DataDir, or a PostgreSQL URL (postgres://… or
+	// postgresql://…, as libpq and pgx accept it) for a database that several
+	// nodes share.
+	URL string
+	// DataDir holds the embedded database and, by default, its master key
+	// file.
+	DataDir string
+	// MasterKey is the key that seals recoverable secrets: 32 bytes in
+	// base64, or the path of a file that holds them (base64 or hex). Empty
+	// means the file meta.key in DataDir, created on first use; PostgreSQL
+	// requires it, since every node must use the same key.
+	MasterKey string
+}
+
+// Open opens (creating if needed) the embedded metadata database meta.duckdb
+// and the master key file meta.key in dataDir, and migrates the schema to the
+// newest version.
 func Open(ctx context.Context, dataDir string) (*DB, error) {
+	return OpenWith(ctx, Options{DataDir: dataDir})
+}
+
+// OpenWith opens the metadata database opts selects, migrates its schema to
+// the newest version and loads the master key.
+func OpenWith(ctx context.Context, opts Options) (*DB, error) {
+	switch u := strings.TrimSpace(opts.URL); {
+	case u == "" || u == "duckdb":
+		return openDuckDB(ctx, opts)
+	case strings.HasPrefix(u, "postgres://") || strings.HasPrefix(u, "postgresql://"):
+		return openPostgres(ctx, opts)
+	default:
+		return nil, fmt.Errorf("meta: unknown metadata database %q: want empty for the embedded DuckDB or a postgres:// URL", redactURL(u))
+	}
+}
+
+func openDuckDB(ctx context.Context, opts Options) (*DB, error) {
+	dataDir := opts.DataDir
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("meta: create data directory: %w", err)
 	}
 	path := filepath.Join(dataDir, DBFile)
-	_, statErr := os.Stat(path)
-	existed := statErr == nil
 	sqlDB, err := sql.Open("duckdb", path)
 	if err != nil {
 		return nil, fmt.Errorf("meta: open %s: %w", path, err)
 	}
-	db, err := open(ctx, sqlDB, duckDBDialect{}, filepath.Join(dataDir, KeyFile), existed)
+	key := keySource{value: opts.MasterKey, defaultFile: filepath.Join(dataDir, KeyFile)}
+	db, err := open(ctx, sqlDB, duckDBDialect{}, key)
 	if err != nil {
 		_ = sqlDB.Close()
 		return nil, fmt.Errorf("meta: %s: %w", path, err)
@@ -93,8 +135,8 @@ func Open(ctx context.Context, dataDir string) (*DB, error) {
 }
 
 // open finishes opening a database of any dialect: it migrates the schema and
-// loads the master key.
-func open(ctx context.Context, sqlDB *sql.DB, d dialect, keyPath string, existed bool) (*DB, error) {
+// loads and checks the master key.
+func open(ctx context.Context, sqlDB *sql.DB, d dialect, key keySource) (*DB, error) {
 	if err := sqlDB.PingContext(ctx); err != nil {
 		return nil, fmt.Errorf("connect: %w", err)
 	}
@@ -102,25 +144,22 @@ func open(ctx context.Context, sqlDB *sql.DB, d dialect, keyPath string, existed
 	if err := db.migrate(ctx); err != nil {
 		return nil, err
 	}
-	box, created, err := loadOrCreateMasterKey(keyPath)
+	box, createdFile, err := key.load()
 	if err != nil {
 		return nil, err
 	}
-	if created && existed {
-		// A new master key cannot open secrets sealed under the old one. Refuse
-		// to go on rather than fail later on every SigV4 request.
-		n, err := db.countAWSCredentials(ctx)
-		if err != nil {
-			return nil, err
-		}
-		if n > 0 {
-			_ = os.Remove(keyPath)
-			return nil, fmt.Errorf("master key file %s is missing but the database holds %d sealed AWS credentials: restore the key file from backup", keyPath, n)
-		}
-	}
 	db.box = box
+	if err := db.checkMasterKey(ctx, createdFile); err != nil {
+		if createdFile != "" {
+			_ = os.Remove(createdFile)
+		}
+		return nil, err
+	}
 	return db, nil
 }
+
+// Backend names the engine: "duckdb" or "postgres".
+func (db *DB) Backend() string { return db.dialect.name() }
 
 // Close closes the database.
 func (db *DB) Close() error {

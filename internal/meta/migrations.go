@@ -83,6 +83,22 @@ var migrations = []migration{
 			updated_at TIMESTAMPTZ NOT NULL
 		)`,
 	}},
+	// Coordination between nodes sharing a database: change counters that
+	// caches poll (changes.go) and leases (lease.go).
+	{version: 2, name: "scale-out", stmts: []string{
+		`CREATE TABLE change_counters (
+			topic   TEXT PRIMARY KEY,
+			version BIGINT NOT NULL
+		)`,
+		// expires_us is the database server's clock (microseconds since the
+		// epoch), so the nodes' clocks need not agree.
+		`CREATE TABLE leases (
+			name        TEXT PRIMARY KEY,
+			holder      TEXT NOT NULL,
+			expires_us  BIGINT NOT NULL,
+			acquired_at TIMESTAMPTZ NOT NULL
+		)`,
+	}},
 	// Rollbar compatibility (internal/rollbar) and notification delivery
 	// (internal/notify). See meta/rollbar_*.go and meta/notify_*.go.
 	{version: 3, name: "rollbar-notify", stmts: []string{
@@ -193,6 +209,11 @@ var migrations = []migration{
 
 // migrate applies every migration newer than the database's version.
 func (db *DB) migrate(ctx context.Context) error {
+	unlock, err := db.dialect.lockMigrations(ctx, db.sql)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	if _, err := db.sql.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version    BIGINT PRIMARY KEY,
 		name       TEXT NOT NULL,

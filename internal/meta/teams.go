@@ -26,7 +26,7 @@ func scanTeam(s interface{ Scan(...any) error }) (Team, error) {
 // CreateTeam adds a team. It returns ErrConflict if the slug is taken.
 func (db *DB) CreateTeam(ctx context.Context, name, slug string) (Team, error) {
 	var t Team
-	err := db.write(ctx, func(q querier) error {
+	err := db.writeTenancy(ctx, func(q querier) error {
 		var err error
 		t, err = scanTeam(q.QueryRowContext(ctx,
 			`INSERT INTO teams (name, slug, created_at) VALUES ($1, $2, $3) RETURNING `+teamCols,
