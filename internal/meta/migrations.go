@@ -205,6 +205,36 @@ var migrations = []migration{
 		`CREATE INDEX notify_deliveries_due_idx ON notify_deliveries (status, next_attempt_at)`,
 		`CREATE INDEX notify_deliveries_recipient_idx ON notify_deliveries (recipient_id, id)`,
 	}},
+	// CloudWatch Logs (internal/cloudwatchlogs; see meta/logs.go): log groups
+	// and their streams. A group's events live in the event store's dataset
+	// named by dataset; times are epoch milliseconds as the Logs API reports
+	// them; tags is a JSON object.
+	{version: 4, name: "cloudwatch-logs", stmts: []string{
+		`CREATE SEQUENCE log_groups_id_seq START 1`,
+		`CREATE TABLE log_groups (
+			id                  BIGINT PRIMARY KEY DEFAULT nextval('log_groups_id_seq'),
+			env_id              BIGINT NOT NULL,
+			name                TEXT NOT NULL,
+			dataset             TEXT NOT NULL,
+			created_ms          BIGINT NOT NULL,
+			retention_days      INTEGER NOT NULL DEFAULT 0,
+			log_group_class     TEXT NOT NULL DEFAULT 'STANDARD',
+			kms_key_id          TEXT NOT NULL DEFAULT '',
+			deletion_protection BOOLEAN NOT NULL DEFAULT FALSE,
+			tags                TEXT NOT NULL DEFAULT '{}',
+			updated_at          TIMESTAMPTZ NOT NULL,
+			UNIQUE (env_id, name)
+		)`,
+		`CREATE TABLE log_streams (
+			group_id          BIGINT NOT NULL,
+			name              TEXT NOT NULL,
+			created_ms        BIGINT NOT NULL,
+			first_event_ms    BIGINT NOT NULL DEFAULT 0,
+			last_event_ms     BIGINT NOT NULL DEFAULT 0,
+			last_ingestion_ms BIGINT NOT NULL DEFAULT 0,
+			PRIMARY KEY (group_id, name)
+		)`,
+	}},
 }
 
 // migrate applies every migration newer than the database's version.
