@@ -2,6 +2,7 @@ package duckdb
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"sort"
 	"strconv"
@@ -20,6 +21,7 @@ CREATE TABLE IF NOT EXISTS columns (
 	id BIGINT PRIMARY KEY, dataset BIGINT NOT NULL, name VARCHAR NOT NULL, type TINYINT NOT NULL,
 	phys TINYINT NOT NULL, description VARCHAR NOT NULL, hidden BOOLEAN NOT NULL,
 	created BIGINT NOT NULL, last_written BIGINT NOT NULL);
+CREATE TABLE IF NOT EXISTS id_floor (next BIGINT NOT NULL);
 `
 
 // load creates or reads the catalog and attaches every day database.
@@ -70,7 +72,26 @@ func (s *Store) load(ctx context.Context) error {
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("read columns: %w", err)
 	}
+	var floor sql.NullInt64
+	if err := s.w.QueryRowContext(ctx, `SELECT max(next) FROM id_floor`).Scan(&floor); err != nil {
+		return fmt.Errorf("read id floor: %w", err)
+	}
+	if floor.Valid && floor.Int64 > s.nextID {
+		s.nextID = floor.Int64
+	}
 	return s.loadDays(ctx)
+}
+
+// keepIDs records that ids below s.nextID are taken, so that ids of deleted
+// datasets and columns are never given again after a restart (their tables
+// or physical columns might outlive them after a crash). The caller holds
+// writeMu.
+func (s *Store) keepIDs(ctx context.Context) error {
+	_, err := s.w.ExecContext(ctx, `DELETE FROM id_floor; INSERT INTO id_floor VALUES (`+inum(s.nextID)+`)`)
+	if err != nil {
+		return fmt.Errorf("record id floor: %w", err)
+	}
+	return nil
 }
 
 func fromNanos(ns int64) time.Time {
@@ -232,6 +253,9 @@ func (s *Store) DeleteDataset(ctx context.Context, env event.EnvID, slug string)
 	d, err := s.lookup(env, slug)
 	if err != nil {
 		return fmt.Errorf("delete dataset: %w", err)
+	}
+	if err := s.keepIDs(ctx); err != nil {
+		return fmt.Errorf("delete dataset %q: %w", d.slug, err)
 	}
 	// Forget it first so queries stop reading its tables.
 	s.mu.Lock()

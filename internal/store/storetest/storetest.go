@@ -36,6 +36,8 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Environments", func(t *testing.T) { testEnvironments(t, open) })
 	t.Run("Retention", func(t *testing.T) { testRetention(t, open) })
 	t.Run("Metadata", func(t *testing.T) { testMetadata(t, open) })
+	t.Run("Columns", func(t *testing.T) { testColumns(t, open) })
+	t.Run("TooManyColumns", func(t *testing.T) { testTooManyColumns(t, open) })
 	t.Run("EmptyAndUnknown", func(t *testing.T) { testEmpty(t, open) })
 }
 
