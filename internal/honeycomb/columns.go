@@ -1,7 +1,6 @@
 package honeycomb
 
 import (
-	"context"
 	"net/http"
 	"strings"
 
@@ -35,18 +34,6 @@ type columnWriteJSON struct {
 const maxColumnDescription = 255
 
 const msgColumnNotFound = "column not found"
-
-// columnCreator is an optional store capability: creating a column with a
-// declared type before any event has it. created reports whether it did.
-type columnCreator interface {
-	CreateColumn(ctx context.Context, env event.EnvID, dataset string, c store.Column) (col store.Column, created bool, err error)
-}
-
-// columnDeleter is an optional store capability: deleting a column and its
-// data.
-type columnDeleter interface {
-	DeleteColumn(ctx context.Context, env event.EnvID, dataset, column string) error
-}
 
 func columnOut(c store.Column) columnJSON {
 	typ := c.Type.String()
@@ -177,9 +164,11 @@ func (a *API) handleUpdateColumn(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, columnOut(up))
 }
 
-// handleCreateColumn serves POST /1/columns/{dataset}. Columns come into
-// being with the first event that has them; declaring one ahead of the data
-// needs a store that can (columnCreator), else the answer is 501.
+// handleCreateColumn serves POST /1/columns/{dataset}: it declares a column
+// ahead of its data, with its type, description and hidden flag. 201 with
+// the column when created; 409 when one of that name exists (as Honeycomb).
+// Values of other types written later are kept, and widen the type as for
+// any column.
 func (a *API) handleCreateColumn(w http.ResponseWriter, r *http.Request) {
 	p := a.authenticate(w, r, tenant.PermManageQueries)
 	if p == nil {
@@ -207,42 +196,31 @@ func (a *API) handleCreateColumn(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnprocessableEntity, "description must be at most 255 characters")
 		return
 	}
-	d, cols, ok := a.columnsOf(w, r, p)
+	d, _, ok := a.lookupDataset(w, r, p.Env.ID, r.PathValue("dataset"))
 	if !ok {
 		return
 	}
-	for _, c := range cols {
-		if c.Name == *in.KeyName {
-			writeError(w, http.StatusConflict, "column already exists")
-			return
-		}
-	}
-	cc, ok := a.Store.(columnCreator)
-	if !ok {
-		writeError(w, http.StatusNotImplemented, "creating a column ahead of its data is not supported by this store: columns are created, with the type of their first value, by the first event that has them")
-		return
-	}
-	col := store.Column{Name: *in.KeyName, Type: typ}
+	spec := store.ColumnSpec{Name: *in.KeyName, Type: typ}
 	if in.Description != nil {
-		col.Description = *in.Description
+		spec.Description = *in.Description
 	}
 	if in.Hidden != nil {
-		col.Hidden = *in.Hidden
+		spec.Hidden = *in.Hidden
 	}
-	c, created, err := cc.CreateColumn(r.Context(), p.Env.ID, d.Slug, col)
+	c, created, err := a.Store.CreateColumn(r.Context(), p.Env.ID, d.Slug, spec)
 	if err != nil {
 		a.storeError(w, err, msgDatasetNotFound)
 		return
 	}
-	status := http.StatusOK
-	if created {
-		status = http.StatusCreated
+	if !created {
+		writeError(w, http.StatusConflict, "column already exists")
+		return
 	}
-	writeJSON(w, status, columnOut(c))
+	writeJSON(w, http.StatusCreated, columnOut(c))
 }
 
 // handleDeleteColumn serves DELETE /1/columns/{dataset}/{id}: it deletes the
-// column and its data where the store can (columnDeleter), else 501.
+// column and its data (204), as Honeycomb does.
 func (a *API) handleDeleteColumn(w http.ResponseWriter, r *http.Request) {
 	p := a.authenticate(w, r, tenant.PermManageQueries)
 	if p == nil {
@@ -256,12 +234,7 @@ func (a *API) handleDeleteColumn(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	cd, ok := a.Store.(columnDeleter)
-	if !ok {
-		writeError(w, http.StatusNotImplemented, "deleting columns is not supported by this store")
-		return
-	}
-	if err := cd.DeleteColumn(r.Context(), p.Env.ID, d.Slug, c.Name); err != nil {
+	if err := a.Store.DeleteColumn(r.Context(), p.Env.ID, d.Slug, c.Name); err != nil {
 		a.storeError(w, err, msgColumnNotFound)
 		return
 	}

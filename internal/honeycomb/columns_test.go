@@ -81,18 +81,68 @@ func TestColumns(t *testing.T) {
 		legacyError(t, raw)
 	}
 
-	// Declaring and deleting columns need store support; without it the
-	// answer says so.
-	if _, ok := h.store.(columnCreator); !ok {
-		code, raw := h.do("POST", "/1/columns/svc", h.adminA, map[string]any{"key_name": "new", "type": "integer"})
-		if code != http.StatusNotImplemented {
-			t.Errorf("POST column = %d %s, want 501", code, raw)
+	// Declare a column ahead of its data.
+	var made columnJSON
+	h.doJSON("POST", "/1/columns/svc", h.adminA, map[string]any{"key_name": "retries", "type": "integer", "description": "how many", "hidden": true},
+		http.StatusCreated, &made)
+	if made.ID == "" || made.KeyName != "retries" || made.Type != "integer" || made.Description != "how many" || !made.Hidden ||
+		made.CreatedAt == "" || made.LastWritten != nil {
+		t.Fatalf("created column = %+v", made)
+	}
+	h.doJSON("GET", "/1/columns/svc/"+made.ID, h.adminA, nil, http.StatusOK, &one)
+	if one != made {
+		t.Fatalf("created column read back = %+v, want %+v", one, made)
+	}
+	var plain columnJSON
+	h.doJSON("POST", "/1/columns/svc", h.adminA, map[string]any{"key_name": "note"}, http.StatusCreated, &plain)
+	if plain.Type != "string" || plain.ID == made.ID {
+		t.Fatalf("column without a type = %+v", plain)
+	}
+	for _, tc := range []struct {
+		body any
+		path string
+		want int
+	}{
+		{map[string]any{"key_name": "retries", "type": "string"}, "/1/columns/svc", http.StatusConflict},
+		{map[string]any{"key_name": "x"}, "/1/columns/nope", http.StatusNotFound},
+		{map[string]any{"key_name": "x", "description": string(make([]byte, 256))}, "/1/columns/svc", http.StatusUnprocessableEntity},
+		{map[string]any{"key_name": string(make([]byte, 256))}, "/1/columns/svc", http.StatusUnprocessableEntity},
+	} {
+		code, raw := h.do("POST", tc.path, h.adminA, tc.body)
+		if code != tc.want {
+			t.Errorf("POST %s = %d %s, want %d", tc.path, code, raw, tc.want)
 		}
 	}
-	if _, ok := h.store.(columnDeleter); !ok {
-		code, raw := h.do("DELETE", "/1/columns/svc/"+id, h.adminA, nil)
-		if code != http.StatusNotImplemented {
-			t.Errorf("DELETE column = %d %s, want 501", code, raw)
+	// The first value keeps the declared column.
+	h.write(h.envA, "svc", map[string]event.Value{"retries": event.Int(3)})
+	h.doJSON("GET", "/1/columns/svc?key_name=retries", h.adminA, nil, http.StatusOK, &one)
+	if one.ID != made.ID || one.Type != "integer" || one.LastWritten == nil || one.Description != "how many" {
+		t.Fatalf("declared column after a write = %+v", one)
+	}
+
+	// Delete a column and its data.
+	code, raw = h.do("DELETE", "/1/columns/svc/"+id, h.adminA, nil)
+	if code != http.StatusNoContent || len(raw) != 0 {
+		t.Fatalf("DELETE column = %d %s, want 204", code, raw)
+	}
+	for _, m := range []string{"GET", "DELETE"} {
+		if code, raw := h.do(m, "/1/columns/svc/"+id, h.adminA, nil); code != http.StatusNotFound || legacyError(t, raw) != "column not found" {
+			t.Errorf("%s deleted column = %d %s, want 404", m, code, raw)
 		}
+	}
+	if code, _ := h.do("DELETE", "/1/columns/nope/"+id, h.adminA, nil); code != http.StatusNotFound {
+		t.Errorf("DELETE column of a missing dataset = %d, want 404", code)
+	}
+	h.doJSON("GET", "/1/columns/svc", h.adminA, nil, http.StatusOK, &cols)
+	for _, c := range cols {
+		if c.KeyName == "status" {
+			t.Fatalf("deleted column still listed: %+v", cols)
+		}
+	}
+	// Written again, the name makes a new column.
+	h.write(h.envA, "svc", map[string]event.Value{"status": event.String("ok")})
+	h.doJSON("GET", "/1/columns/svc?key_name=status", h.adminA, nil, http.StatusOK, &one)
+	if one.ID == id || one.Type != "string" || one.Description != "" {
+		t.Fatalf("column written after delete = %+v", one)
 	}
 }
