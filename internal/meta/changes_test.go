@@ -1,0 +1,178 @@
+package meta
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// TestTenancyChangeVersion: every tenancy change moves the counter, in the
+// same transaction (a rolled-back change does not), and other writes do not.
+func TestTenancyChangeVersion(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b *backend) {
+		ctx := context.Background()
+		db, other := openPair(t, b)
+		last := int64(-1)
+		step := func(what string, want bool, fn func() error) {
+			t.Helper()
+			if err := fn(); err != nil && want {
+				t.Fatalf("%s: %v", what, err)
+			}
+			v, err := other.ChangeVersion(ctx, TopicTenancy)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if moved := v != last; last >= 0 && moved != want {
+				t.Fatalf("%s: version %d -> %d, want moved=%v", what, last, v, want)
+			}
+			last = v
+		}
+		var env Environment
+		step("start", false, func() error { return nil })
+		step("create team", true, func() error { _, err := db.CreateTeam(ctx, "T", "t"); return err })
+		step("create env", true, func() error { env = seedEnv(t, db, "e"); return nil })
+		step("setting", false, func() error { return db.SetSetting(ctx, "x", "y") })
+		step("dataset settings", false, func() error {
+			return db.PutDatasetSettings(ctx, DatasetSettings{EnvID: env.ID, Slug: "d"})
+		})
+		step("create key", true, func() error {
+			_, err := db.CreateAPIKey(ctx, APIKey{ID: "k", EnvID: env.ID, Kind: "api", SecretHash: []byte{1}})
+			return err
+		})
+		step("duplicate key", false, func() error {
+			_, err := db.CreateAPIKey(ctx, APIKey{ID: "k", EnvID: env.ID, Kind: "api", SecretHash: []byte{2}})
+			return err
+		})
+		yes := true
+		step("disable key", true, func() error { _, err := db.UpdateAPIKey(ctx, "k", APIKeyUpdate{Disabled: &yes}); return err })
+		step("put AWS", true, func() error { _, err := db.PutAWSCredential(ctx, env.ID, "AKIA1", "s"); return err })
+		step("delete AWS", true, func() error { return db.DeleteAWSCredential(ctx, "AKIA1") })
+		step("delete missing key", false, func() error { return db.DeleteAPIKey(ctx, "nope") })
+		step("delete key", true, func() error { return db.DeleteAPIKey(ctx, "k") })
+		step("update env", true, func() error { _, err := db.UpdateEnvironment(ctx, env.ID, EnvironmentUpdate{}); return err })
+		step("delete env", true, func() error { return db.DeleteEnvironment(ctx, env.ID) })
+	})
+}
+
+func TestMasterKeyForms(t *testing.T) {
+	ctx := context.Background()
+	key := make([]byte, masterKeyLen)
+	for i := range key {
+		key[i] = byte(i * 7)
+	}
+	dir := t.TempDir()
+	hexFile := filepath.Join(dir, "hex.key")
+	b64File := filepath.Join(dir, "b64.key")
+	if err := os.WriteFile(hexFile, []byte(hex.EncodeToString(key)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(b64File, []byte(base64.StdEncoding.EncodeToString(key)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	forms := map[string]string{
+		"base64":      base64.StdEncoding.EncodeToString(key),
+		"raw base64":  base64.RawStdEncoding.EncodeToString(key),
+		"url base64":  base64.URLEncoding.EncodeToString(key),
+		"hex file":    hexFile,
+		"base64 file": b64File,
+	}
+	eachBackend(t, func(t *testing.T, b *backend) {
+		var sealed []byte
+		for name, v := range forms {
+			opts := b.opts
+			opts.MasterKey = v
+			db, err := OpenWith(ctx, opts)
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			if sealed == nil {
+				env := seedEnv(t, db, "e")
+				if _, err := db.PutAWSCredential(ctx, env.ID, "AKIA1", "secret"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			c, err := db.AWSCredential(ctx, "AKIA1")
+			if err != nil || c.Secret != "secret" {
+				t.Fatalf("%s: AWSCredential = %+v, %v", name, c, err)
+			}
+			sealed = []byte{1}
+			_ = db.Close()
+		}
+		if b.name == "duckdb" {
+			if _, err := os.Stat(filepath.Join(b.opts.DataDir, KeyFile)); err == nil {
+				t.Error("a configured master key still created meta.key")
+			}
+		}
+		for name, v := range map[string]string{
+			"short":        base64.StdEncoding.EncodeToString(key[:16]),
+			"missing file": filepath.Join(dir, "nope.key"),
+		} {
+			opts := b.opts
+			opts.MasterKey = v
+			if _, err := OpenWith(ctx, opts); err == nil || !strings.Contains(err.Error(), "master key") {
+				t.Errorf("%s: err = %v", name, err)
+			}
+		}
+	})
+}
+
+// TestMasterKeyMismatchWithoutSecrets: nodes configured with different keys
+// are refused even before any secret is stored, or they would seal with
+// different keys.
+func TestMasterKeyMismatchWithoutSecrets(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b *backend) {
+		ctx := context.Background()
+		first := b.opts
+		first.MasterKey = base64.StdEncoding.EncodeToString(make([]byte, masterKeyLen))
+		db, err := OpenWith(ctx, first)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = db.Close()
+		second := b.opts
+		second.MasterKey = testMasterKey
+		if _, err := OpenWith(ctx, second); err == nil || !strings.Contains(err.Error(), "same master key") {
+			t.Fatalf("second key: err = %v", err)
+		}
+	})
+}
+
+// TestPostgresConcurrentStart: nodes starting at once on an empty database
+// migrate it one at a time and all open.
+func TestPostgresConcurrentStart(t *testing.T) {
+	if !slices.Contains(testBackends(), "postgres") {
+		t.Skip("WAGGLE_TEST_META leaves PostgreSQL out")
+	}
+	b := newBackend(t, "postgres")
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			db, err := OpenWith(context.Background(), b.opts)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			_ = db.Close()
+		}()
+	}
+	wg.Wait()
+}
+
+func TestOpenWithUnknownURL(t *testing.T) {
+	_, err := OpenWith(context.Background(), Options{URL: "mysql://u:hunter2@h/db", DataDir: t.TempDir()})
+	if err == nil || strings.Contains(err.Error(), "hunter2") {
+		t.Fatalf("err = %v", err)
+	}
+	_, err = OpenWith(context.Background(), Options{URL: "postgres://u:hunter2@127.0.0.1:1/db?connect_timeout=2", MasterKey: testMasterKey})
+	if err == nil || strings.Contains(err.Error(), "hunter2") {
+		t.Fatalf("unreachable PostgreSQL: err = %v", err)
+	}
+}
