@@ -1,0 +1,76 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestSmoke runs the whole harness at tiny scale — build, ingest through the
+// real binary, generate query data, every query three ways, the report — so
+// that `make bench` keeps working. Its figures mean nothing.
+func TestSmoke(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the waggle binary")
+	}
+	cfg, err := parseFlags([]string{
+		"-ingest-encodings", "zstd", "-ingest-events", "20000", "-ingest-clients", "2", "-ingest-bodies", "4",
+		"-events", "20000", "-rounds", "1", "-runs", "1", "-warmup", "0", "-cache", t.TempDir(),
+	}, func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	rep, err := run(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.ingest) != 1 {
+		t.Fatalf("%d ingest runs, want 1", len(rep.ingest))
+	}
+	in := rep.ingest[0]
+	if in.Acked != 20000 || in.Stored != in.AckedTotal {
+		t.Errorf("ingest: %d acknowledged in the window, %d in all, %d stored; want 20000 and stored = all", in.Acked, in.AckedTotal, in.Stored)
+	}
+	if in.ServerCPU <= 0 || in.PeakRSS <= 0 {
+		t.Errorf("ingest: server CPU %v, peak RSS %d; want both measured", in.ServerCPU, in.PeakRSS)
+	}
+	if rep.queries == nil || len(rep.queries.stats) != len(queries)+1 {
+		t.Fatalf("query results missing")
+	}
+	for _, s := range rep.queries.stats {
+		if s.check != "" && s.check != "ok" {
+			t.Errorf("%s: waggle and SQL disagree: %s", s.name, s.check)
+		}
+		if s.q != nil && len(s.times[modeHTTP]) != 1 {
+			t.Errorf("%s: %d HTTP timings, want 1", s.name, len(s.times[modeHTTP]))
+		}
+		if s.q == nil || s.q.SQL != nil {
+			if len(s.times[modeRaw]) != 1 || len(s.times[modeEngine]) != 1 {
+				t.Errorf("%s: %d SQL and %d engine timings, want 1 each", s.name, len(s.times[modeRaw]), len(s.times[modeEngine]))
+			}
+		}
+	}
+	md := rep.markdown()
+	for _, want := range []string{"## Targets", "## Ingest", "## Queries over 20,000 events", "`count_p95_by_name`", "`trace_by_id`", "nproc"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+}
+
+func TestParseFlagsEnv(t *testing.T) {
+	env := map[string]string{"BENCH_EVENTS": "1_000_000", "BENCH_DURATION": "20s", "BENCH_QUERIES": "sparse_attr"}
+	cfg, err := parseFlags(nil, func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Events != 1000000 || cfg.IngestDuration != 20*time.Second || !cfg.wantQuery("sparse_attr") || cfg.wantQuery("count_p95_by_name") {
+		t.Errorf("parsed %+v", cfg)
+	}
+	if _, err := parseFlags([]string{"-queries", "nope"}, func(string) string { return "" }); err == nil {
+		t.Error("an unknown query name was accepted")
+	}
+}
