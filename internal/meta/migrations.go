@@ -235,6 +235,17 @@ var migrations = []migration{
 			PRIMARY KEY (group_id, name)
 		)`,
 	}},
+	// Saved query specifications (POST /1/queries; see meta/queries.go).
+	{version: 5, name: "saved-queries", stmts: []string{
+		`CREATE TABLE saved_queries (
+			env_id     BIGINT NOT NULL,
+			dataset    TEXT NOT NULL,
+			id         TEXT NOT NULL,
+			spec       TEXT NOT NULL,
+			created_at TIMESTAMPTZ NOT NULL,
+			PRIMARY KEY (env_id, dataset, id)
+		)`,
+	}},
 }
 
 // migrate applies every migration newer than the database's version.

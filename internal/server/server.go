@@ -117,7 +117,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (s *Server, 
 		MemoryBudget: int64(float64(cfg.MemoryLimit) * ingestBudgetShare),
 		Logger:       log.With("component", "ingest"),
 	})
-	s.Engine = query.NewEngine(s.Store, honeycomb.NewQueryCatalog(s.Store), query.WithLogger(log.With("component", "query")))
+	s.Engine = query.NewEngine(s.Store, honeycomb.NewQueryCatalog(s.Store), query.WithRepository(s.Meta), query.WithLogger(log.With("component", "query")))
 	api := &honeycomb.API{
 		Store:    s.Store,
 		Pipeline: s.Pipeline,
