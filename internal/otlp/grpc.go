@@ -158,4 +158,3 @@ func (s *metricsService) Export(ctx context.Context, req pmetricotlp.ExportReque
 	}
 	return resp, nil
 }
-

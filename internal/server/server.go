@@ -55,6 +55,9 @@ type Server struct {
 	ready    atomic.Bool
 	wg       sync.WaitGroup
 	stop     chan struct{}
+
+	// otlp holds the OpenTelemetry listeners (otlp.go).
+	otlp *otlpNode
 }
 
 // New opens the stores and binds the listeners; Run serves. The HTTP listener
@@ -127,6 +130,13 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (s *Server, 
 	}
 	api.Register(mux)
 
+	// --- OpenTelemetry: OTLP receivers (main mux, OTLP/HTTP and OTLP/gRPC
+	// ports) and the trace API; see otlp.go. ---
+	if err = s.startOTLP(mux); err != nil {
+		return nil, err
+	}
+	// --- end OpenTelemetry ---
+
 	if err = s.startDebug(); err != nil {
 		return nil, fmt.Errorf("debug listener on %s: %w", cfg.DebugAddr, err)
 	}
@@ -159,6 +169,9 @@ func (s *Server) close(ctx context.Context) error {
 	}
 	if s.debugSrv != nil {
 		_ = s.debugSrv.Close()
+	}
+	if err := s.closeOTLP(ctx); err != nil { // OpenTelemetry listeners (otlp.go)
+		errs = append(errs, err)
 	}
 	close(s.stop)
 	if s.Pipeline != nil {
