@@ -3,12 +3,14 @@ package tenant
 import (
 	"context"
 	"testing"
+
+	"github.com/waggle-hq/waggle/internal/meta/metatest"
 )
 
 // BenchmarkAuthenticate measures the per-request cost of authentication,
 // which runs on every ingest request.
 func BenchmarkAuthenticate(b *testing.B) {
-	s, env, secret := bootstrapped(b)
+	s, env, secret := bootstrapped(b, metatest.New(b, "duckdb"))
 	for range 1000 {
 		mustKey(b, s, env.ID, PermSendEvents)
 	}

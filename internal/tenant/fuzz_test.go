@@ -5,13 +5,15 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/waggle-hq/waggle/internal/meta/metatest"
 )
 
 // FuzzAuthenticate feeds arbitrary header values to ParseCredential and
 // Authenticate: neither may panic, and only the real secret, in one of its
 // accepted forms, may authenticate.
 func FuzzAuthenticate(f *testing.F) {
-	s, _, secret := bootstrapped(f)
+	s, _, secret := bootstrapped(f, metatest.New(f, "duckdb"))
 	p, err := s.Authenticate(context.Background(), secret)
 	if err != nil {
 		f.Fatal(err)

@@ -2,34 +2,36 @@ package tenant
 
 import (
 	"context"
+	"os"
 	"testing"
 
 	"github.com/waggle-hq/waggle/internal/event"
 	"github.com/waggle-hq/waggle/internal/meta"
+	"github.com/waggle-hq/waggle/internal/meta/metatest"
+	"github.com/waggle-hq/waggle/internal/meta/pgtest"
 )
 
-// newTestService opens a metadata database in a temporary directory and
-// returns a Service over it, its directory and its database.
-func newTestService(t testing.TB) (*Service, string, *meta.DB) {
+// The tests run against every metadata backend (metatest.Each); this stops
+// the PostgreSQL server they share.
+func TestMain(m *testing.M) { os.Exit(pgtest.Run(m)) }
+
+// newTestService opens the metadata database b and returns a Service over
+// it and the database.
+func newTestService(t testing.TB, b *metatest.Backend) (*Service, *meta.DB) {
 	t.Helper()
-	dir := t.TempDir()
-	db, err := meta.Open(context.Background(), dir)
-	if err != nil {
-		t.Fatalf("meta.Open: %v", err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
+	db := b.Open(t)
 	s, err := NewService(context.Background(), db, nil)
 	if err != nil {
 		t.Fatalf("NewService: %v", err)
 	}
-	return s, dir, db
+	return s, db
 }
 
-// bootstrapped returns a Service after a first-start Bootstrap, with its
-// default environment and generated secret.
-func bootstrapped(t testing.TB) (*Service, Environment, string) {
+// bootstrapped returns a Service over b after a first-start Bootstrap, with
+// its default environment and generated secret.
+func bootstrapped(t testing.TB, b *metatest.Backend) (*Service, Environment, string) {
 	t.Helper()
-	s, _, _ := newTestService(t)
+	s, _ := newTestService(t, b)
 	res, err := s.Bootstrap(context.Background(), BootstrapOptions{})
 	if err != nil {
 		t.Fatalf("Bootstrap: %v", err)

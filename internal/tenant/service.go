@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/waggle-hq/waggle/internal/event"
 	"github.com/waggle-hq/waggle/internal/meta"
@@ -22,9 +23,10 @@ import (
 // change made through the Service replaces the snapshot; changes that take
 // access away (disabling or deleting a key, narrowing its permissions,
 // deleting an environment) first drop the affected entries, so they hold even
-// if reloading the snapshot then fails. A deployment in which several
-// processes share one metadata database calls Refresh periodically to see the
-// others' changes.
+// if reloading the snapshot then fails. When several nodes share one metadata
+// database (PostgreSQL), Watch keeps the snapshot current with the other
+// nodes' changes: it polls the database's tenancy change counter every second
+// and reloads when it moved.
 type Service struct {
 	db  *meta.DB
 	log *slog.Logger
@@ -33,6 +35,9 @@ type Service struct {
 	// reloadMu serializes snapshot reloads, so a reload that read older rows
 	// never replaces one that read newer rows.
 	reloadMu sync.Mutex
+	// version is the tenancy change counter (meta.TopicTenancy) read just
+	// before the rows of the current snapshot.
+	version atomic.Int64
 }
 
 // snapshot is one immutable view of the credentials.
@@ -114,6 +119,12 @@ func (s *Service) AWSCredential(ctx context.Context, accessKeyID string) (Enviro
 func (s *Service) Refresh(ctx context.Context) error {
 	s.reloadMu.Lock()
 	defer s.reloadMu.Unlock()
+	// The counter first: a change committed while the rows are read shows as
+	// a newer counter at the next poll.
+	version, err := s.db.ChangeVersion(ctx, meta.TopicTenancy)
+	if err != nil {
+		return fmt.Errorf("tenant: load snapshot: %w", err)
+	}
 	teams, err := s.db.Teams(ctx)
 	if err != nil {
 		return fmt.Errorf("tenant: load snapshot: %w", err)
@@ -166,7 +177,72 @@ func (s *Service) Refresh(ctx context.Context) error {
 		}}
 	}
 	s.snap.Store(snap)
+	s.version.Store(version)
 	return nil
+}
+
+// Intervals of Watch.
+const (
+	// DefaultWatchInterval is how often Watch polls the change counter: the
+	// bound on how long another node's change (a new, disabled or deleted
+	// key) takes to reach this node, plus one reload.
+	DefaultWatchInterval = time.Second
+	// fullRefreshInterval reloads the snapshot even when the counter did not
+	// move: a safety net for changes made behind waggle's back.
+	fullRefreshInterval = 5 * time.Minute
+)
+
+// Watch keeps the snapshot current with changes made by other processes
+// sharing the metadata database, until ctx is done. Every interval
+// (DefaultWatchInterval if zero) it reads the tenancy change counter, one
+// row, and reloads the snapshot if the counter moved; every few minutes it
+// reloads regardless. Failures are logged and retried at the next tick; the
+// last snapshot stays in force meanwhile.
+func (s *Service) Watch(ctx context.Context, interval time.Duration) {
+	if interval <= 0 {
+		interval = DefaultWatchInterval
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	lastFull := time.Now()
+	failing := false
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		err := s.poll(ctx, time.Since(lastFull) >= fullRefreshInterval)
+		switch {
+		case err == nil:
+			if failing {
+				s.log.Info("tenant: reloading credentials works again")
+			}
+			failing = false
+		case ctx.Err() != nil:
+			return
+		case !failing:
+			s.log.Error("tenant: watch for credential changes", "err", err)
+			failing = true
+		}
+		if err == nil && time.Since(lastFull) >= fullRefreshInterval {
+			lastFull = time.Now()
+		}
+	}
+}
+
+// poll reloads the snapshot if the change counter moved, or if full.
+func (s *Service) poll(ctx context.Context, full bool) error {
+	if !full {
+		v, err := s.db.ChangeVersion(ctx, meta.TopicTenancy)
+		if err != nil {
+			return err
+		}
+		if v == s.version.Load() {
+			return nil
+		}
+	}
+	return s.Refresh(ctx)
 }
 
 // revoke drops from the snapshot every credential that drop selects, at once,
