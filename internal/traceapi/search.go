@@ -335,8 +335,8 @@ func (a *API) Search(ctx context.Context, env event.EnvID, sp *searchParams) (*S
 		// Traces with errors are dropped after counting: look further.
 		limit = min(limit*4, query.MaxLimitNoSeries)
 	}
-	raw := &query.Spec{Filters: roots, Limit: &limit, StartTime: unix(sp.start), EndTime: unix(sp.end.Add(time.Second - 1))}
-	out, err := a.Engine.Run(ctx, env, nil, raw, query.Options{DisableSeries: true, Now: a.now()})
+	raw := &query.Spec{Filters: roots, StartTime: unix(sp.start), EndTime: unix(sp.end.Add(time.Second - 1))}
+	out, err := a.Engine.Run(ctx, env, nil, raw, query.Options{DisableSeries: true, Now: a.now(), Limit: limit})
 	if err != nil {
 		return nil, err
 	}
@@ -426,13 +426,12 @@ func (a *API) groupCounts(ctx context.Context, env event.EnvID, filters []query.
 		Calculations: []query.Calculation{{Op: "COUNT"}},
 		Filters:      filters,
 		Breakdowns:   bd,
-		Limit:        &limit,
 		StartTime:    unix(start),
 		EndTime:      unix(end.Add(time.Second - 1)),
 		UsageMode:    true,
 	}
 	out, err := a.Engine.Run(ctx, env, nil, spec, query.Options{
-		DisableSeries: true, DisableTotalByAggregate: true, DisableOtherByAggregate: true, Now: a.now(),
+		DisableSeries: true, DisableTotalByAggregate: true, DisableOtherByAggregate: true, Now: a.now(), Limit: limit,
 	})
 	if err != nil {
 		return nil, err
