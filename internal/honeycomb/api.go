@@ -26,6 +26,10 @@ type API struct {
 	Log      *slog.Logger
 	// Now returns the current time; tests may replace it.
 	Now func() time.Time
+
+	// expandCache keeps datasets' expand_json_depth for the events API
+	// (events_settings.go).
+	expandCache expandCache
 }
 
 // Register adds every Honeycomb route to mux.

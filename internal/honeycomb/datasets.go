@@ -218,7 +218,7 @@ func (a *API) handleCreateDataset(w http.ResponseWriter, r *http.Request) {
 		if in.Settings != nil && in.Settings.DeleteProtected != nil {
 			s.DeleteProtected = *in.Settings.DeleteProtected
 		}
-		if err := a.admin().SetDatasetSettings(r.Context(), p.Env.ID, d.Slug, s); err != nil {
+		if err := a.setDatasetSettings(r.Context(), p.Env.ID, d.Slug, s); err != nil {
 			a.storeError(w, err, msgDatasetNotFound)
 			return
 		}
@@ -282,7 +282,7 @@ func (a *API) handleUpdateDataset(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if next != s {
-		if err := adm.SetDatasetSettings(r.Context(), p.Env.ID, d.Slug, next); err != nil {
+		if err := a.setDatasetSettings(r.Context(), p.Env.ID, d.Slug, next); err != nil {
 			a.storeError(w, err, msgDatasetNotFound)
 			return
 		}
@@ -311,7 +311,9 @@ func (a *API) handleDeleteDataset(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if adm := a.admin(); adm != nil {
-		if err := adm.DeleteDatasetSettings(r.Context(), p.Env.ID, d.Slug); err != nil {
+		err := adm.DeleteDatasetSettings(r.Context(), p.Env.ID, d.Slug)
+		a.expandCache.forget(p.Env.ID, d.Slug)
+		if err != nil {
 			a.Log.Warn("management: forget settings of deleted dataset", "dataset", d.Slug, "err", err)
 		}
 	}

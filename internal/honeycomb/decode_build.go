@@ -18,7 +18,12 @@ import (
 //     than a timestamp;
 //   - nested objects and arrays are kept as their compact JSON text in a
 //     string field, as Honeycomb does unless a dataset sets
-//     expand_json_depth;
+//     expand_json_depth d (1..10): then an object nested at most d levels
+//     deep is flattened into one field per member, named by joining the
+//     names with "." ({"a":{"b":1}} gives a.b = 1 at depth 1); deeper
+//     objects and every array stay JSON text, an empty object adds nothing,
+//     and the flattened event may have at most event.MaxFieldsPerEvent
+//     fields;
 //   - integers that fit in int64 stay exact integers; larger ones become
 //     floats; every other number is a float;
 //   - strings (and nested JSON text) longer than event.MaxStringBytes are cut
@@ -76,6 +81,9 @@ type decodeOptions struct {
 	// values mean Now and 1.
 	Time       time.Time
 	SampleRate int64
+	// ExpandDepth is the dataset's expand_json_depth: nested objects up to
+	// this depth become fields of their own.
+	ExpandDepth int
 }
 
 // decodedBatch is a decoded batch body.
@@ -102,6 +110,11 @@ type builder struct {
 	nth     int    // fields offered to the event being built so far
 	expect  int    // events still to come after this one, a sizing hint
 	scratch []byte
+
+	// expand is the request's expand_json_depth; keybuf holds the name of
+	// a flattened field being built.
+	expand int
+	keybuf []byte
 }
 
 var builderPool = sync.Pool{New: func() any { return &builder{keys: newKeyTable()} }}
@@ -120,6 +133,7 @@ func (b *builder) put() {
 	b.chunk = nil
 	b.fields = nil
 	b.expect = 0
+	b.expand = 0
 	if cap(b.scratch) > 1<<20 {
 		b.scratch = nil
 	}
@@ -170,6 +184,12 @@ func (b *builder) begin(n int) {
 // them never writes into another event's fields.
 func (b *builder) finish() []event.Field {
 	fs := b.fields
+	b.fields = nil
+	if len(fs) > cap(b.chunk)-len(b.chunk) {
+		// Flattened objects outgrew the room reserved: the fields were
+		// moved to an array of their own.
+		return fs[:len(fs):len(fs)]
+	}
 	b.chunk = b.chunk[:len(b.chunk)+len(fs)]
 	b.fields = nil
 	return fs[:len(fs):len(fs)]

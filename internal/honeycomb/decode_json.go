@@ -57,6 +57,7 @@ func decodeBatchJSON(body []byte, opt decodeOptions) (decodedBatch, error) {
 	}
 	b := getBuilder()
 	defer b.put()
+	b.expand = opt.ExpandDepth
 
 	// Size the fields' backing array for the whole batch at once.
 	total := 0
@@ -131,6 +132,7 @@ func decodeEventJSON(body []byte, opt decodeOptions) (event.Event, eventCode) {
 	}
 	b := getBuilder()
 	defer b.put()
+	b.expand = opt.ExpandDepth
 	b.sizeArena(len(body))
 	fields, code := b.jsonFields(o)
 	ev.Fields = fields
@@ -149,7 +151,15 @@ func (b *builder) jsonFields(o *fastjson.Object) ([]event.Field, eventCode) {
 	b.begin(n)
 	bad := false
 	o.Visit(func(k []byte, v *fastjson.Value) {
-		if !bad && !b.addJSON(k, v) {
+		if bad {
+			return
+		}
+		if b.expand > 0 && v.Type() == fastjson.TypeObject {
+			b.keybuf = append(b.keybuf[:0], k...)
+			b.expandJSON(v, 1)
+			return
+		}
+		if !b.addJSON(k, v) {
 			bad = true
 		}
 	})
@@ -160,8 +170,31 @@ func (b *builder) jsonFields(o *fastjson.Object) ([]event.Field, eventCode) {
 	case len(b.fields) == 0:
 		b.fields = nil
 		return nil, codeEmpty
+	case len(b.fields) > event.MaxFieldsPerEvent:
+		b.fields = nil
+		return nil, codeTooManyColumns
 	}
 	return b.finish(), codeOK
+}
+
+// expandJSON adds the members of object v, at nesting depth depth, as
+// fields named b.keybuf + "." + member name, flattening nested objects
+// while depth < b.expand.
+func (b *builder) expandJSON(v *fastjson.Value, depth int) {
+	o, _ := v.Object()
+	o.Visit(func(k []byte, sv *fastjson.Value) {
+		if len(b.fields) > event.MaxFieldsPerEvent {
+			return // too many already: the event is refused
+		}
+		n := len(b.keybuf)
+		b.keybuf = append(append(b.keybuf, '.'), k...)
+		if sv.Type() == fastjson.TypeObject && depth < b.expand {
+			b.expandJSON(sv, depth+1)
+		} else {
+			b.addJSON(b.keybuf, sv) // values of a parsed tree are valid
+		}
+		b.keybuf = b.keybuf[:n]
+	})
 }
 
 // addJSON adds one JSON field; false means the value is not valid JSON.

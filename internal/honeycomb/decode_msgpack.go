@@ -250,6 +250,7 @@ func decodeBatchMsgpack(body []byte, opt decodeOptions) (decodedBatch, error) {
 	}
 	b := getBuilder()
 	defer b.put()
+	b.expand = opt.ExpandDepth
 	b.sizeArena(len(body))
 	out := decodedBatch{
 		Events: make([]event.Event, 0, top.n()),
@@ -352,6 +353,7 @@ func decodeEventMsgpack(body []byte, opt decodeOptions) (event.Event, eventCode)
 	}
 	b := getBuilder()
 	defer b.put()
+	b.expand = opt.ExpandDepth
 	b.sizeArena(len(body))
 	fields, code, ok := b.msgpackFields(r, top)
 	if !ok || r.off != len(r.b) {
@@ -392,16 +394,64 @@ func (b *builder) msgpackFields(r *mpReader, m mpValue) (fields []event.Field, c
 			}
 			continue
 		}
+		if v.kind == mpMap && b.expand > 0 {
+			b.keybuf = append(b.keybuf[:0], k.raw...)
+			if !b.expandMsgpack(r, v, 1) {
+				b.fields = nil
+				return nil, codeMalformed, false
+			}
+			continue
+		}
 		if !b.addMsgpack(r, k.raw, v) {
 			b.fields = nil
 			return nil, codeMalformed, false
 		}
 	}
-	if len(b.fields) == 0 {
+	switch {
+	case len(b.fields) == 0:
 		b.fields = nil
 		return nil, codeEmpty, true
+	case len(b.fields) > event.MaxFieldsPerEvent:
+		b.fields = nil
+		return nil, codeTooManyColumns, true
 	}
 	return b.finish(), codeOK, true
+}
+
+// expandMsgpack adds the members of map m (whose header was just read), at
+// nesting depth depth, as fields named b.keybuf + "." + member name,
+// flattening nested maps while depth < b.expand; see expandJSON. Members
+// whose key is not a string are skipped. It is false when the body is not
+// well-formed.
+func (b *builder) expandMsgpack(r *mpReader, m mpValue, depth int) bool {
+	for i := 0; i < m.n(); i++ {
+		k, ok := r.next()
+		if !ok {
+			return false
+		}
+		v, ok := r.next()
+		if !ok {
+			return false
+		}
+		if (k.kind != mpStr && k.kind != mpBin) || len(b.fields) > event.MaxFieldsPerEvent {
+			if !r.skip(k, depth+1) || !r.skip(v, depth+1) {
+				return false
+			}
+			continue
+		}
+		n := len(b.keybuf)
+		b.keybuf = append(append(b.keybuf, '.'), k.raw...)
+		if v.kind == mpMap && depth < b.expand {
+			ok = b.expandMsgpack(r, v, depth+1)
+		} else {
+			ok = b.addMsgpack(r, b.keybuf, v)
+		}
+		b.keybuf = b.keybuf[:n]
+		if !ok {
+			return false
+		}
+	}
+	return true
 }
 
 // addMsgpack adds one field whose value header v was just read, consuming

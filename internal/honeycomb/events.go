@@ -81,6 +81,9 @@ func (a *API) handleEvent(w http.ResponseWriter, r *http.Request) {
 		Now:        a.Now().UTC(),
 		SampleRate: 1,
 	}
+	if opt.ExpandDepth, ok = a.eventsExpandDepth(w, r, p, dataset); !ok {
+		return
+	}
 	if h := r.Header.Get(eventTimeHeader); h != "" {
 		opt.Time, _ = wire.ParseTime(h)
 	}
@@ -126,6 +129,9 @@ func (a *API) handleBatch(w http.ResponseWriter, r *http.Request) {
 	defer body.Release()
 
 	opt := decodeOptions{Dataset: dataset, Now: a.Now().UTC()}
+	if opt.ExpandDepth, ok = a.eventsExpandDepth(w, r, p, dataset); !ok {
+		return
+	}
 	leave, err := a.Pipeline.DecodeGate().Enter(r.Context())
 	if err != nil {
 		return // the client went away
@@ -188,6 +194,18 @@ func (a *API) eventsDataset(w http.ResponseWriter, r *http.Request, p *tenant.Pr
 		writeUnavailable(w)
 	}
 	return "", false
+}
+
+// eventsExpandDepth returns the dataset's expand_json_depth. On failure it
+// has written the response.
+func (a *API) eventsExpandDepth(w http.ResponseWriter, r *http.Request, p *tenant.Principal, dataset string) (int, bool) {
+	d, err := a.expandDepth(r.Context(), p.Env.ID, dataset)
+	if err != nil {
+		a.Log.Error("honeycomb events: read dataset settings", "dataset", dataset, "err", err)
+		writeUnavailable(w)
+		return 0, false
+	}
+	return d, true
 }
 
 // submit hands b to the pipeline and waits until it is durable. On failure it
