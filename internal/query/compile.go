@@ -148,7 +148,12 @@ func compile(spec *Spec, cols map[string]ColumnInfo, datasets []string, opts Opt
 		}
 	}
 	c.other = !opts.DisableOtherByAggregate && len(c.havings) == 0
-	if len(p.Breakdowns) > 0 && (!opts.DisableTotalByAggregate || c.other) {
+	// Totals ignore havings: they come from a plan without breakdowns nor
+	// havings. Without breakdowns that is the main plan unless the store
+	// applies havings to it, which may leave no group (Honeycomb then
+	// answers no results, but totals all the same).
+	if (len(p.Breakdowns) > 0 && (!opts.DisableTotalByAggregate || c.other)) ||
+		(len(p.Breakdowns) == 0 && len(p.Havings) > 0 && !opts.DisableTotalByAggregate) {
 		t := *p
 		t.Breakdowns, t.Havings, t.Orders, t.Limit = nil, nil, nil, 1
 		c.total = &t

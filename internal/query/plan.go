@@ -131,7 +131,8 @@ func (p *Plan) Raw() bool { return len(p.Aggregates) == 0 }
 type Result struct {
 	// Groups are the groups over the whole range, after havings, ordered and
 	// limited. For a plan without breakdowns there is exactly one group (with
-	// no key), even when no event matched.
+	// no key), even when no event matched, unless a having rejects it: then
+	// there is none, and no series (as Honeycomb answers an empty result).
 	Groups []Group
 	// Series holds one point per bucket and group when Plan.Granularity is
 	// set: only for the groups in Groups, buckets with no events omitted.

@@ -2,6 +2,7 @@ package query
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"flag"
 	"math"
@@ -208,5 +209,31 @@ func TestSpecIDIsCanonical(t *testing.T) {
 	}
 	if id, _ := again.ID(); id != ida {
 		t.Errorf("canonical form has ID %s, want %s", id, ida)
+	}
+}
+
+// TestHavingWithoutBreakdowns: a having that rejects the only group of a
+// query without breakdowns leaves no results and no series, while the
+// totals, which ignore havings, come from a plan without havings.
+func TestHavingWithoutBreakdowns(t *testing.T) {
+	exec := &fakeExecutor{results: []*Result{
+		{}, // the store applied the having: no group
+		{Groups: []Group{{Key: []event.Value{}, Values: []AggValue{num(3)}}},
+			Series: []SeriesPoint{{Time: testNow.Add(-time.Hour), Key: []event.Value{}, Values: []AggValue{num(3)}}}},
+	}}
+	e := NewEngine(exec, fakeCatalog{})
+	spec := mustParse(t, `{"calculations":[{"op":"COUNT"}],"havings":[{"calculate_op":"COUNT","op":">","value":10}],"time_range":7200}`)
+	out, err := e.Run(context.Background(), 1, []string{"api"}, spec, Options{Now: testNow})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(exec.plans) != 2 || len(exec.plans[0].Havings) != 1 || len(exec.plans[1].Havings) != 0 || len(exec.plans[1].Breakdowns) != 0 {
+		t.Fatalf("plans: %+v", exec.plans)
+	}
+	if len(out.Results) != 0 || len(out.Series) != 0 {
+		t.Fatalf("results %+v series %+v, want none", out.Results, out.Series)
+	}
+	if out.TotalByAggregate["COUNT"] != 3.0 {
+		t.Fatalf("totals %+v, want COUNT 3", out.TotalByAggregate)
 	}
 }

@@ -29,6 +29,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Aggregates", func(t *testing.T) { testAggregates(t, open) })
 	t.Run("AggregateFilters", func(t *testing.T) { testAggregateFilters(t, open) })
 	t.Run("OrdersHavingsLimit", func(t *testing.T) { testOrders(t, open) })
+	t.Run("HavingNoBreakdowns", func(t *testing.T) { testHavingNoBreakdowns(t, open) })
 	t.Run("Series", func(t *testing.T) { testSeries(t, open) })
 	t.Run("Heatmap", func(t *testing.T) { testHeatmap(t, open) })
 	t.Run("Concurrency", func(t *testing.T) { testConcurrency(t, open) })
