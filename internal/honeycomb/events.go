@@ -28,6 +28,10 @@ import (
 //     as JSON: libhoney-go decodes JSON unless the response says msgpack.
 //   - An unparseable event time means the time of receipt, an unusable
 //     sample rate means 1 (as Refinery does).
+//   - Event times follow store.ApplyTimePolicy: an event older than its
+//     dataset's retention is acknowledged (202) and dropped, one more than
+//     a day ahead is stored at the time of receipt with its own time in
+//     meta.original_timestamp.
 //   - The decoding rules for field values are listed in decode_build.go.
 //   - Bodies are JSON unless Content-Type is application/msgpack or
 //     application/x-msgpack, so curl's default form content type works.
@@ -109,7 +113,8 @@ func (a *API) handleEvent(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, code.message())
 		return
 	}
-	if !a.submit(w, r, event.Batch{Env: p.Env.ID, Events: []event.Event{ev}}) {
+	evs := a.applyTimePolicy(r.Context(), p.Env.ID, []event.Event{ev}, opt.Now)
+	if !a.submit(w, r, event.Batch{Env: p.Env.ID, Events: evs}) {
 		return
 	}
 	w.WriteHeader(http.StatusOK)
@@ -151,6 +156,7 @@ func (a *API) handleBatch(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, msgMalformed)
 		return
 	}
+	res.Events = a.applyTimePolicy(r.Context(), p.Env.ID, res.Events, opt.Now)
 	if !a.submit(w, r, event.Batch{Env: p.Env.ID, Events: res.Events}) {
 		return
 	}

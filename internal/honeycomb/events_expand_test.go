@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/waggle-hq/waggle/internal/ingest"
+	"github.com/waggle-hq/waggle/internal/query"
+	"github.com/waggle-hq/waggle/internal/store"
 	"github.com/waggle-hq/waggle/internal/tenant"
 )
 
@@ -94,5 +96,55 @@ func TestEventsExpandJSONDepth(t *testing.T) {
 	send("/1/events/deep", nested)
 	if got := h.columnTypes("deep"); len(got) != 2 || got["req"] != "string" {
 		t.Fatalf("columns of a recreated dataset: %v", got)
+	}
+}
+
+// TestEventsTimePolicy: expired events are acknowledged and dropped, events
+// from the far future are stored at the receive time.
+func TestEventsTimePolicy(t *testing.T) {
+	e := newEventsEnv(t, 64<<20)
+	ctx := context.Background()
+	if _, _, err := e.store.CreateDataset(ctx, testEnvID, store.DatasetInfo{Name: "long", Retention: 200 * 24 * time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	old := testNow.Add(-90 * 24 * time.Hour).Format(time.RFC3339Nano)
+	future := testNow.Add(5 * 365 * 24 * time.Hour).Format(time.RFC3339Nano)
+	body := `[{"data":{"k":"now"}},{"data":{"k":"old"},"time":"` + old + `"},{"data":{"k":"future"},"time":"` + future + `"}]`
+	for _, ds := range []string{"short", "long"} {
+		w := e.post(t, "/1/batch/"+ds, keyFull, []byte(body))
+		checkResponse(t, w, http.StatusOK, `[{"status":202},{"status":202},{"status":202}]`)
+	}
+	// The single-event endpoint acknowledges an expired event too.
+	w := e.post(t, "/1/events/short", keyFull, []byte(`{"k":"old single"}`), eventTimeHeader, old)
+	checkResponse(t, w, http.StatusOK, ``)
+	for ds, wantOld := range map[string]bool{"short": false, "long": true} {
+		r, err := e.store.Execute(ctx, testEnvID, &query.Plan{Datasets: []string{ds}, Start: testNow.Add(-365 * 24 * time.Hour), End: testNow.Add(10 * 365 * 24 * time.Hour)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]query.RawEvent{}
+		for _, ev := range r.Events {
+			for _, f := range ev.Fields {
+				if f.Key == "k" {
+					got[f.Value.Str()] = ev
+				}
+			}
+		}
+		if _, ok := got["old"]; ok != wantOld || len(got) != map[bool]int{true: 3, false: 2}[wantOld] {
+			t.Errorf("%s: events %v", ds, got)
+		}
+		fut, ok := got["future"]
+		if !ok || !fut.Time.Equal(testNow) {
+			t.Fatalf("%s: future event %+v", ds, fut)
+		}
+		found := false
+		for _, f := range fut.Fields {
+			if f.Key == store.OriginalTimeField && f.Value.Str() == future {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("%s: future event lacks its original time: %+v", ds, fut.Fields)
+		}
 	}
 }
