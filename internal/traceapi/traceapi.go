@@ -22,7 +22,7 @@
 //	  "duration_ms": 12.5,                          // end - start
 //	  "span_count": 3, "error_count": 1,
 //	  "services": ["checkout", "payments"],         // sorted
-//	  "root_span_ids": ["00f067aa0ba902b7"],        // spans without a parent
+//	  "root_span_ids": ["00f067aa0ba902b7"],        // spans whose parent is not in the trace
 //	  "spans": [{                                   // ordered by start time
 //	    "span_id": "00f067aa0ba902b7",
 //	    "parent_id": "",                            // "" for a root
