@@ -34,6 +34,13 @@ type Config struct {
 	// environment's SigV4 credential.
 	AWSAccessKeyID     string
 	AWSSecretAccessKey string
+	// Meta selects the metadata database: empty for the embedded DuckDB
+	// file in DataDir, or a postgres:// URL shared by several nodes.
+	Meta string
+	// MasterKey seals recoverable secrets (AWS secret access keys): 32 bytes
+	// in base64, or the path of a file holding them. Empty keeps meta.key in
+	// DataDir; PostgreSQL metadata requires it, the same on every node.
+	MasterKey string
 	// DebugAddr, when set, serves Go's pprof and expvar endpoints there.
 	DebugAddr string
 	// LogLevel is debug, info, warn or error; LogFormat is text or json.
@@ -60,6 +67,7 @@ func Parse(name string, args []string, getenv func(string) string) (*Config, err
 	fs.StringVar(&c.OTLPGRPCAddr, "otlp-grpc-addr", env("WAGGLE_OTLP_GRPC_ADDR", "127.0.0.1:4317"), "OTLP/gRPC address (WAGGLE_OTLP_GRPC_ADDR)")
 	fs.StringVar(&c.OTLPHTTPAddr, "otlp-http-addr", env("WAGGLE_OTLP_HTTP_ADDR", "127.0.0.1:4318"), "OTLP/HTTP address (WAGGLE_OTLP_HTTP_ADDR)")
 	fs.StringVar(&c.XRayAddr, "xray-addr", env("WAGGLE_XRAY_ADDR", "127.0.0.1:2000"), "X-Ray daemon address, UDP and TCP (WAGGLE_XRAY_ADDR)")
+	fs.StringVar(&c.Meta, "meta", env("WAGGLE_META", ""), "metadata database: empty for the embedded DuckDB in the data dir, or postgres://user:pass@host/db (WAGGLE_META)")
 	fs.StringVar(&c.DebugAddr, "debug-addr", env("WAGGLE_DEBUG_ADDR", ""), "address for pprof and expvar; empty turns them off (WAGGLE_DEBUG_ADDR)")
 	mem := fs.String("memory-limit", env("WAGGLE_MEMORY_LIMIT", "1GiB"), "memory bound, e.g. 512MiB or 2GiB (WAGGLE_MEMORY_LIMIT)")
 	fs.DurationVar(&c.RetentionInterval, "retention-interval", time.Hour, "how often retention windows are enforced")
@@ -78,6 +86,7 @@ func Parse(name string, args []string, getenv func(string) string) (*Config, err
 	if c.MemoryLimit < 64<<20 {
 		return nil, fmt.Errorf("memory limit %s is below the minimum of 64MiB", *mem)
 	}
+	c.MasterKey = getenv("WAGGLE_MASTER_KEY")
 	c.APIKey = getenv("WAGGLE_API_KEY")
 	c.AWSAccessKeyID = getenv("WAGGLE_AWS_ACCESS_KEY_ID")
 	c.AWSSecretAccessKey = getenv("WAGGLE_AWS_SECRET_ACCESS_KEY")

@@ -161,6 +161,11 @@ func open(ctx context.Context, sqlDB *sql.DB, d dialect, key keySource) (*DB, er
 // Backend names the engine: "duckdb" or "postgres".
 func (db *DB) Backend() string { return db.dialect.name() }
 
+// Shared reports whether other processes (other nodes) may use the database
+// at the same time, so that caches must watch for their changes. The
+// embedded DuckDB file is opened by one process only.
+func (db *DB) Shared() bool { return db.dialect.name() != "duckdb" }
+
 // Close closes the database.
 func (db *DB) Close() error {
 	if db.inTx {

@@ -101,12 +101,13 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (s *Server, 
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	s.Store = st
-	if s.Meta, err = meta.Open(ctx, cfg.DataDir); err != nil {
+	if s.Meta, err = openMeta(ctx, cfg); err != nil {
 		return nil, fmt.Errorf("open metadata: %w", err)
 	}
 	if s.Tenants, err = tenant.NewService(ctx, s.Meta, log.With("component", "tenant")); err != nil {
 		return nil, fmt.Errorf("tenancy: %w", err)
 	}
+	s.watchTenants()
 	s.Bootstrap, err = s.Tenants.Bootstrap(ctx, tenant.BootstrapOptions{
 		APIKey:             cfg.APIKey,
 		AWSAccessKeyID:     cfg.AWSAccessKeyID,
@@ -209,9 +210,17 @@ func (s *Server) retentionLoop() {
 	}
 	t := time.NewTicker(interval)
 	defer t.Stop()
+	// Nodes sharing metadata and a store enforce retention one at a time:
+	// only the holder of the retention lease does.
+	ctx := s.stopContext()
+	lease := s.keepLease(ctx, "retention")
 	for {
-		if err := s.Store.EnforceRetention(context.Background(), time.Now()); err != nil {
-			s.log.Error("enforce retention", "err", err)
+		if held, err := lease.Acquire(ctx); err != nil && ctx.Err() == nil {
+			s.log.Error("enforce retention: lease", "err", err)
+		} else if held {
+			if err := s.Store.EnforceRetention(context.Background(), time.Now()); err != nil {
+				s.log.Error("enforce retention", "err", err)
+			}
 		}
 		select {
 		case <-s.stop:
