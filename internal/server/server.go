@@ -131,6 +131,8 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (s *Server, 
 	}
 	api.Register(mux)
 
+	s.mountCloudWatchLogs(mux) // CloudWatch Logs at POST / (cloudwatch.go)
+
 	// --- OpenTelemetry: OTLP receivers (main mux, OTLP/HTTP and OTLP/gRPC
 	// ports) and the trace API; see otlp.go. ---
 	if err = s.startOTLP(mux); err != nil {
