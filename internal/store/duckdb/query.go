@@ -70,9 +70,13 @@ func (s *Store) schema(env event.EnvID, names []string, start, end time.Time) (*
 }
 
 func (s *Store) part(dy *day, d *dataset, t *table) sqlgen.Part {
+	// The table's time range narrows the part: raw queries skip parts
+	// outside the range they need.
 	return sqlgen.Part{
 		Dataset: d.name,
 		From:    quote(dy.alias) + "." + quote(tableName(d.id)),
+		Start:   time.Unix(0, t.minTs),
+		End:     time.Unix(0, t.maxTs).Add(1),
 		Sampled: t.sampled,
 		Columns: t.columns,
 	}

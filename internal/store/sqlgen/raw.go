@@ -3,6 +3,7 @@ package sqlgen
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"sort"
 	"time"
@@ -14,10 +15,80 @@ import (
 // Raw returns the events matching p's filters with every non-null field,
 // newest first (oldest first when oldestFirst), at most p.Limit of them
 // (all when p.Limit is zero). Fields are ordered by name.
+//
+// Datasets may have thousands of sparse columns, and a query over all of
+// them at once would carry every column of every part through the scan. Raw
+// works in two phases instead: it first finds the time of the p.Limit-th
+// matching event reading only the columns the filters need, then reads each
+// part alone, with only that part's columns, for the events at or after (at
+// or before, oldest first) that time, and merges the parts' events.
 func Raw(ctx context.Context, q Querier, d Dialect, s *Schema, p *query.Plan, oldestFirst bool) ([]query.RawEvent, error) {
 	if !p.Start.Before(p.End) {
 		return nil, fmt.Errorf("invalid plan: empty time range %v to %v", p.Start, p.End)
 	}
+	var cut *int64
+	if p.Limit > 0 && len(s.Parts) > 0 {
+		g := newGen(d, s, p)
+		var b buf
+		b.s("SELECT ts FROM ")
+		g.source(&b, false)
+		g.where(&b)
+		if oldestFirst {
+			b.s(" ORDER BY ts ASC")
+		} else {
+			b.s(" ORDER BY ts DESC")
+		}
+		b.s(" LIMIT 1 OFFSET ", inum(int64(p.Limit-1)))
+		var ts sql.NullInt64
+		switch err := queryRow(ctx, q, &b, &ts); {
+		case errors.Is(err, sql.ErrNoRows):
+			// Fewer matching events than the limit: read them all.
+		case err != nil:
+			return nil, fmt.Errorf("run raw query: cutoff: %w", err)
+		case ts.Valid:
+			cut = &ts.Int64
+		}
+	}
+	var out []query.RawEvent
+	for i := range s.Parts {
+		pt := s.Parts[i]
+		start, end := window(p, &pt)
+		if cut != nil {
+			// Narrow the part to the events that may be among the first.
+			c := time.Unix(0, *cut)
+			if oldestFirst {
+				if next := c.Add(1); next.Before(end) {
+					end = next
+				}
+			} else if c.After(start) {
+				start = c
+			}
+		}
+		if !start.Before(end) {
+			continue
+		}
+		pt.Start, pt.End = start, end
+		evs, err := rawPart(ctx, q, d, &Schema{Time: s.Time, SampleRate: s.SampleRate, Parts: []Part{pt}}, p, oldestFirst)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, evs...)
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if oldestFirst {
+			return out[i].Time.Before(out[j].Time)
+		}
+		return out[i].Time.After(out[j].Time)
+	})
+	if p.Limit > 0 && len(out) > p.Limit {
+		clear(out[p.Limit:])
+		out = out[:p.Limit]
+	}
+	return out, nil
+}
+
+// rawPart runs the raw query over one part, projecting only its columns.
+func rawPart(ctx context.Context, q Querier, d Dialect, s *Schema, p *query.Plan, oldestFirst bool) ([]query.RawEvent, error) {
 	g := newGen(d, s, p)
 	g.useAll()
 	var b buf

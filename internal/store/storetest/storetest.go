@@ -26,6 +26,7 @@ type Opener func(t testing.TB) store.Store
 func Run(t *testing.T, open Opener) {
 	t.Run("RoundTrip", func(t *testing.T) { testRoundTrip(t, open) })
 	t.Run("TypeMixing", func(t *testing.T) { testTypeMixing(t, open) })
+	t.Run("RawSparse", func(t *testing.T) { testRawSparse(t, open) })
 	t.Run("Aggregates", func(t *testing.T) { testAggregates(t, open) })
 	t.Run("AggregateFilters", func(t *testing.T) { testAggregateFilters(t, open) })
 	t.Run("OrdersHavingsLimit", func(t *testing.T) { testOrders(t, open) })
