@@ -387,18 +387,23 @@ func (g *gen) grouped(b *buf, series int64, top func(*buf)) {
 	b.s(" FROM ")
 	if len(conc) > 0 {
 		// Every (bucket, group) with an event starting or a span in progress.
+		// (UNION ALL and GROUP BY: every engine spells them alike.)
 		b.s("(SELECT ")
+		selectKeys(b, ks, false)
+		b.s(" FROM (SELECT ")
 		selectKeys(b, ks, false)
 		b.s(" FROM ")
 		inner(b)
 		b.s(" AS g0")
 		for j, i := range conc {
-			b.s(" UNION SELECT ")
+			b.s(" UNION ALL SELECT ")
 			selectKeys(b, ks, false)
 			b.s(" FROM ")
 			sub(b, cx{i, kindConcurrent})
 			b.s(" AS c", inum(int64(j)))
 		}
+		b.s(") AS u0")
+		groupBy(b, ks, false)
 		b.s(") AS u LEFT JOIN ")
 		inner(b)
 		b.s(" AS g ON ")
