@@ -246,6 +246,42 @@ var migrations = []migration{
 			PRIMARY KEY (env_id, dataset, id)
 		)`,
 	}},
+	// AWS X-Ray (internal/xray; see meta/xray.go): groups (a name and a
+	// filter expression evaluated at query time) and sampling rules. Times
+	// are epoch seconds as the X-Ray API reports them; attributes and tags
+	// are JSON objects/arrays.
+	{version: 6, name: "xray", stmts: []string{
+		`CREATE TABLE xray_groups (
+			env_id            BIGINT NOT NULL,
+			name              TEXT NOT NULL,
+			arn_suffix        TEXT NOT NULL,
+			filter_expression TEXT NOT NULL DEFAULT '',
+			insights_enabled  BOOLEAN NOT NULL DEFAULT FALSE,
+			notifications     BOOLEAN NOT NULL DEFAULT FALSE,
+			tags              TEXT NOT NULL DEFAULT '[]',
+			created_at        DOUBLE PRECISION NOT NULL,
+			updated_at        DOUBLE PRECISION NOT NULL,
+			PRIMARY KEY (env_id, name)
+		)`,
+		`CREATE TABLE xray_sampling_rules (
+			env_id         BIGINT NOT NULL,
+			name           TEXT NOT NULL,
+			resource_arn   TEXT NOT NULL,
+			priority       INTEGER NOT NULL,
+			fixed_rate     DOUBLE PRECISION NOT NULL,
+			reservoir_size INTEGER NOT NULL,
+			service_name   TEXT NOT NULL,
+			service_type   TEXT NOT NULL,
+			host           TEXT NOT NULL,
+			http_method    TEXT NOT NULL,
+			url_path       TEXT NOT NULL,
+			version        INTEGER NOT NULL,
+			attributes     TEXT NOT NULL DEFAULT '{}',
+			created_at     DOUBLE PRECISION NOT NULL,
+			modified_at    DOUBLE PRECISION NOT NULL,
+			PRIMARY KEY (env_id, name)
+		)`,
+	}},
 }
 
 // migrate applies every migration newer than the database's version.
