@@ -32,7 +32,29 @@ func (db *DB) ChangeVersion(ctx context.Context, topic string) (int64, error) {
 	return v, nil
 }
 
+// Changes returns a channel on which topic names arrive soon after another
+// process committed a change of them ("" means any topic may have changed,
+// as after a reconnect), so a poller of ChangeVersion can look at once
+// instead of at its next tick. It is nil when the backend cannot push
+// (the embedded DuckDB: no other process shares it). Deliveries can be lost
+// or coalesced: they only shorten polling, never replace it. The channel is
+// closed after ctx ends.
+func (db *DB) Changes(ctx context.Context) <-chan string { return db.dialect.listen(ctx) }
+
 // bump counts one change of topic; q is the transaction making the change.
+// On PostgreSQL it also notifies listeners (Changes) when q commits.
+func (db *DB) bump(ctx context.Context, q querier, topic string) error {
+	if err := bump(ctx, q, topic); err != nil {
+		return err
+	}
+	if err := db.dialect.notify(ctx, q, topic); err != nil {
+		return fmt.Errorf("meta: notify %s change: %w", topic, err)
+	}
+	return nil
+}
+
+// bump counts one change of topic without notifying listeners, who then
+// see it at their next poll; prefer the method, tx.bump.
 func bump(ctx context.Context, q querier, topic string) error {
 	if _, err := q.ExecContext(ctx,
 		`INSERT INTO change_counters (topic, version) VALUES ($1, 1)
@@ -49,7 +71,7 @@ func (db *DB) txTenancy(ctx context.Context, fn func(tx *DB) error) error {
 		if err := fn(tx); err != nil {
 			return err
 		}
-		return bump(ctx, tx.q, TopicTenancy)
+		return tx.bump(ctx, tx.q, TopicTenancy)
 	})
 }
 

@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // TestTenancyChangeVersion: every tenancy change moves the counter, in the
@@ -175,4 +177,52 @@ func TestOpenWithUnknownURL(t *testing.T) {
 	if err == nil || strings.Contains(err.Error(), "hunter2") {
 		t.Fatalf("unreachable PostgreSQL: err = %v", err)
 	}
+}
+
+// TestChangesNotified: PostgreSQL pushes the topic of a committed change to
+// listeners on other connections, and nothing for a rolled-back one; DuckDB
+// has no listeners.
+func TestChangesNotified(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b *backend) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		db, other := openPair(t, b)
+		ch := other.Changes(ctx)
+		if b.name == "duckdb" {
+			if ch != nil {
+				t.Fatal("DuckDB Changes is not nil")
+			}
+			return
+		}
+		recv := func() (string, bool) {
+			select {
+			case topic, ok := <-ch:
+				return topic, ok
+			case <-time.After(5 * time.Second):
+				t.Fatal("no notification within 5s")
+				return "", false
+			}
+		}
+		if topic, _ := recv(); topic != "" {
+			t.Fatalf("first delivery = %q, want \"\" (connected)", topic)
+		}
+		rollback := errors.New("rollback")
+		if err := db.Tx(ctx, func(tx *DB) error {
+			if _, err := tx.CreateTeam(ctx, "R", "r"); err != nil {
+				return err
+			}
+			return rollback
+		}); !errors.Is(err, rollback) {
+			t.Fatal(err)
+		}
+		if _, err := db.CreateTeam(ctx, "T", "t"); err != nil {
+			t.Fatal(err)
+		}
+		if topic, _ := recv(); topic != TopicTenancy {
+			t.Fatalf("delivery = %q, want %q (and nothing for the rolled-back change)", topic, TopicTenancy)
+		}
+		cancel()
+		for range ch {
+		}
+	})
 }

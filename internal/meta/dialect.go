@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/duckdb/duckdb-go/v2"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
@@ -26,6 +27,12 @@ type dialect interface {
 	// lockMigrations keeps other processes from migrating the schema until
 	// unlock is called. Nodes sharing a database may start at once.
 	lockMigrations(ctx context.Context, db *sql.DB) (unlock func(), err error)
+	// notify tells other processes listening (listen) that topic changed,
+	// when the transaction q commits; a no-op where nobody else can listen.
+	notify(ctx context.Context, q querier, topic string) error
+	// listen delivers the topics other processes notify until ctx ends (see
+	// DB.Changes); nil where there are none.
+	listen(ctx context.Context) <-chan string
 }
 
 // duckDBDialect is the embedded default.
@@ -49,8 +56,15 @@ func (duckDBDialect) lockMigrations(context.Context, *sql.DB) (func(), error) {
 	return func() {}, nil
 }
 
+// notify and listen do nothing: no other process opens the file.
+func (duckDBDialect) notify(context.Context, querier, string) error { return nil }
+func (duckDBDialect) listen(context.Context) <-chan string          { return nil }
+
 // postgresDialect is PostgreSQL through pgx's database/sql driver.
-type postgresDialect struct{}
+type postgresDialect struct {
+	// cfg connects the LISTEN connection, which lives outside the pool.
+	cfg *pgx.ConnConfig
+}
 
 func (postgresDialect) name() string { return "postgres" }
 

@@ -25,8 +25,8 @@ import (
 // deleting an environment) first drop the affected entries, so they hold even
 // if reloading the snapshot then fails. When several nodes share one metadata
 // database (PostgreSQL), Watch keeps the snapshot current with the other
-// nodes' changes: it polls the database's tenancy change counter every second
-// and reloads when it moved.
+// nodes' changes: it reads the database's tenancy change counter when
+// notified of a change and at least every second, and reloads when it moved.
 type Service struct {
 	db  *meta.DB
 	log *slog.Logger
@@ -183,9 +183,10 @@ func (s *Service) Refresh(ctx context.Context) error {
 
 // Intervals of Watch.
 const (
-	// DefaultWatchInterval is how often Watch polls the change counter: the
-	// bound on how long another node's change (a new, disabled or deleted
-	// key) takes to reach this node, plus one reload.
+	// DefaultWatchInterval is how often Watch polls the change counter
+	// without a notification: the bound on how long another node's change (a
+	// new, disabled or deleted key) takes to reach this node, plus one
+	// reload, should the notification be lost.
 	DefaultWatchInterval = time.Second
 	// fullRefreshInterval reloads the snapshot even when the counter did not
 	// move: a safety net for changes made behind waggle's back.
@@ -193,9 +194,11 @@ const (
 )
 
 // Watch keeps the snapshot current with changes made by other processes
-// sharing the metadata database, until ctx is done. Every interval
-// (DefaultWatchInterval if zero) it reads the tenancy change counter, one
-// row, and reloads the snapshot if the counter moved; every few minutes it
+// sharing the metadata database, until ctx is done. It reads the tenancy
+// change counter, one row, when the database notifies a change (PostgreSQL
+// LISTEN/NOTIFY: milliseconds after the other node's commit) and every
+// interval (DefaultWatchInterval if zero) in case a notification was lost,
+// and reloads the snapshot if the counter moved; every few minutes it
 // reloads regardless. Failures are logged and retried at the next tick; the
 // last snapshot stays in force meanwhile.
 func (s *Service) Watch(ctx context.Context, interval time.Duration) {
@@ -204,6 +207,9 @@ func (s *Service) Watch(ctx context.Context, interval time.Duration) {
 	}
 	t := time.NewTicker(interval)
 	defer t.Stop()
+	// Where the database pushes change notifications (PostgreSQL), a change
+	// is looked at at once; the ticker remains the safety net.
+	changes := s.db.Changes(ctx)
 	lastFull := time.Now()
 	failing := false
 	for {
@@ -211,6 +217,14 @@ func (s *Service) Watch(ctx context.Context, interval time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case topic, ok := <-changes:
+			if !ok {
+				changes = nil
+				continue
+			}
+			if topic != "" && topic != meta.TopicTenancy {
+				continue
+			}
 		}
 		err := s.poll(ctx, time.Since(lastFull) >= fullRefreshInterval)
 		switch {

@@ -3,6 +3,7 @@ package tenant
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -144,5 +145,54 @@ func TestWatchSurvivesDatabaseErrors(t *testing.T) {
 	case <-done:
 	case <-time.After(5 * time.Second):
 		t.Fatal("Watch did not return after its context ended")
+	}
+}
+
+// TestWatchNotified: on PostgreSQL a change reaches the other node by
+// LISTEN/NOTIFY, long before the poll interval.
+func TestWatchNotified(t *testing.T) {
+	if !slices.Contains(metatest.Names(), "postgres") {
+		t.Skip("WAGGLE_TEST_META leaves PostgreSQL out")
+	}
+	b := metatest.New(t, "postgres")
+	ctx := context.Background()
+	a, _ := newTestService(t, b)
+	res, err := a.Bootstrap(ctx, BootstrapOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	node, _ := newTestService(t, b)
+	watchCtx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); node.Watch(watchCtx, time.Hour) }()
+	t.Cleanup(func() { stop(); <-done })
+	time.Sleep(300 * time.Millisecond) // let the listener connect
+	for i := range 3 {
+		k, secret := mustKey(t, a, res.Environment.ID, PermSendEvents)
+		start := time.Now()
+		for {
+			if p, _ := node.Authenticate(ctx, secret); p != nil {
+				break
+			}
+			if time.Since(start) > 5*time.Second {
+				t.Fatalf("round %d: key not seen by the other node 5s after its creation with no polling", i)
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+		t.Logf("round %d: new key seen after %v", i, time.Since(start))
+		if err := a.DeleteKey(ctx, res.Environment.ID, k.ID); err != nil {
+			t.Fatal(err)
+		}
+		start = time.Now()
+		for {
+			if p, _ := node.Authenticate(ctx, secret); p == nil {
+				break
+			}
+			if time.Since(start) > 5*time.Second {
+				t.Fatalf("round %d: deleted key still accepted by the other node after 5s", i)
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+		t.Logf("round %d: deleted key refused after %v", i, time.Since(start))
 	}
 }
