@@ -190,4 +190,3 @@ func (db *DB) UpdateLogStreamTimes(ctx context.Context, streams []LogStream) err
 		return nil
 	})
 }
-
