@@ -226,3 +226,35 @@ func TestChangesNotified(t *testing.T) {
 		}
 	})
 }
+
+// TestMasterKeyCheckAddedToOldDatabase: a database from before the check
+// value (secrets, no check row) is checked against its secrets instead.
+func TestMasterKeyCheckAddedToOldDatabase(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b *backend) {
+		ctx := context.Background()
+		db, err := OpenWith(ctx, b.opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		env := seedEnv(t, db, "e")
+		if _, err := db.PutAWSCredential(ctx, env.ID, "AKIAOLD", "old-secret"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.q.ExecContext(ctx, `DELETE FROM settings WHERE name = $1`, masterKeyCheckSetting); err != nil {
+			t.Fatal(err)
+		}
+		_ = db.Close()
+		wrong := b.opts
+		wrong.MasterKey = base64.StdEncoding.EncodeToString(make([]byte, masterKeyLen))
+		if _, err := OpenWith(ctx, wrong); err == nil || !strings.Contains(err.Error(), "master key") {
+			t.Fatalf("wrong key on an old database: err = %v", err)
+		}
+		db = b.open(t)
+		if v, ok, err := db.Setting(ctx, masterKeyCheckSetting); err != nil || !ok || v == "" {
+			t.Fatalf("check value not recorded: %q %v %v", v, ok, err)
+		}
+		if c, err := db.AWSCredential(ctx, "AKIAOLD"); err != nil || c.Secret != "old-secret" {
+			t.Fatalf("AWSCredential = %+v, %v", c, err)
+		}
+	})
+}
