@@ -25,7 +25,10 @@ func BenchmarkPutLogEvents(b *testing.B) {
 		}
 	}
 	post(TargetPrefix+"CreateLogGroup", `{"logGroupName":"bench"}`)
-	const clients = 8
+	clients := 8
+	if n, _ := strconv.Atoi(os.Getenv("WAGGLE_CWL_BENCH_CLIENTS")); n > 0 {
+		clients = n
+	}
 	bodies := make([][]byte, clients)
 	for c := range clients {
 		post(TargetPrefix+"CreateLogStream", fmt.Sprintf(`{"logGroupName":"bench","logStreamName":"s%d"}`, c))
