@@ -244,15 +244,37 @@ func (p *Pipeline) commit(group []*submission) {
 			}
 		}
 		err := p.sink.Write(context.Background(), event.Batch{Env: env, Events: events})
-		if err != nil {
-			err = fmt.Errorf("commit %d events: %w", len(events), err)
-			p.log.Error("ingest commit failed", "env", env, "events", len(events), "err", err)
-		} else {
+		if err == nil {
 			p.stats.add(1, int64(len(events)), 0)
+			p.finish(subs, nil)
+			continue
 		}
+		if len(subs) == 1 {
+			p.log.Error("ingest commit failed", "env", env, "events", len(events), "err", err)
+			p.finish(subs, fmt.Errorf("commit %d events: %w", len(events), err))
+			continue
+		}
+		// One submission's data (a dataset past its column limit, say) must
+		// not fail the others merged into the same commit: write each alone,
+		// so only the one at fault gets the error.
+		p.log.Warn("ingest group commit failed; committing its submissions one by one", "env", env, "submissions", len(subs), "err", err)
 		for _, s := range subs {
-			p.budget.Release(s.size)
-			s.done <- err
+			err := p.sink.Write(context.Background(), event.Batch{Env: env, Events: s.batch.Events})
+			if err != nil {
+				p.log.Error("ingest commit failed", "env", env, "events", len(s.batch.Events), "err", err)
+				err = fmt.Errorf("commit %d events: %w", len(s.batch.Events), err)
+			} else {
+				p.stats.add(1, int64(len(s.batch.Events)), 0)
+			}
+			p.finish([]*submission{s}, err)
 		}
+	}
+}
+
+// finish releases the submissions' budget and answers them with err.
+func (p *Pipeline) finish(subs []*submission, err error) {
+	for _, s := range subs {
+		p.budget.Release(s.size)
+		s.done <- err
 	}
 }

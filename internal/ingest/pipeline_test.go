@@ -18,6 +18,8 @@ type recordingSink struct {
 	gate    chan struct{} // when non-nil, Write waits for it to close
 	entered chan struct{} // when non-nil, Write signals it on entry
 	failNow error
+	// poison fails any write holding an event of this dataset.
+	poison string
 }
 
 func (s *recordingSink) Write(_ context.Context, b event.Batch) error {
@@ -31,6 +33,11 @@ func (s *recordingSink) Write(_ context.Context, b event.Batch) error {
 	defer s.mu.Unlock()
 	if s.failNow != nil {
 		return s.failNow
+	}
+	for _, e := range b.Events {
+		if s.poison != "" && e.Dataset == s.poison {
+			return errors.New("dataset has too many columns")
+		}
 	}
 	s.writes = append(s.writes, b)
 	return nil
@@ -184,5 +191,44 @@ func waitFor(t testing.TB, cond func() bool) {
 			t.Fatal("condition not reached in 5s")
 		}
 		time.Sleep(time.Millisecond)
+	}
+}
+
+func TestFailingSubmissionDoesNotFailItsGroup(t *testing.T) {
+	sink := &recordingSink{gate: make(chan struct{}), entered: make(chan struct{}, 16), poison: "bad"}
+	p := New(sink, Config{})
+	defer p.Close()
+
+	// Hold the committer so the next three submissions are merged into one
+	// group commit; one of them is poisoned.
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); _ = p.Submit(context.Background(), batchOf(1, 1)) }()
+	<-sink.entered
+	errs := make([]error, 3)
+	for i := range errs {
+		b := batchOf(1, 2)
+		if i == 1 {
+			for j := range b.Events {
+				b.Events[j].Dataset = "bad"
+			}
+		}
+		wg.Add(1)
+		go func() { defer wg.Done(); errs[i] = p.Submit(context.Background(), b) }()
+	}
+	waitFor(t, func() bool { p.mu.Lock(); defer p.mu.Unlock(); return len(p.pending) == 3 })
+	close(sink.gate)
+	wg.Wait()
+	if errs[0] != nil || errs[2] != nil {
+		t.Fatalf("healthy submissions failed: %v, %v", errs[0], errs[2])
+	}
+	if errs[1] == nil {
+		t.Fatal("the poisoned submission succeeded")
+	}
+	if got := sink.events(); got != 5 {
+		t.Fatalf("sink has %d events, want 5 (1 + the two healthy submissions)", got)
+	}
+	if p.Budget().Used() != 0 {
+		t.Fatalf("budget still holds %d bytes", p.Budget().Used())
 	}
 }
