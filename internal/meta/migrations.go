@@ -282,6 +282,44 @@ var migrations = []migration{
 			PRIMARY KEY (env_id, name)
 		)`,
 	}},
+	// Web UI users (meta/users.go): accounts with an argon2id password hash
+	// and a role, sessions (only the SHA-256 of the cookie's secret is
+	// stored), one-time setup tokens for the first owner, and per-user query
+	// history.
+	{version: 7, name: "ui-users", stmts: []string{
+		`CREATE SEQUENCE users_id_seq START 1`,
+		`CREATE TABLE users (
+			id            BIGINT PRIMARY KEY DEFAULT nextval('users_id_seq'),
+			team_id       BIGINT NOT NULL,
+			email         TEXT NOT NULL UNIQUE,
+			name          TEXT NOT NULL DEFAULT '',
+			role          TEXT NOT NULL,
+			password_hash TEXT NOT NULL,
+			created_at    TIMESTAMPTZ NOT NULL,
+			updated_at    TIMESTAMPTZ NOT NULL
+		)`,
+		`CREATE TABLE user_sessions (
+			id_hash      TEXT PRIMARY KEY,
+			user_id      BIGINT NOT NULL,
+			created_at   TIMESTAMPTZ NOT NULL,
+			expires_at   TIMESTAMPTZ NOT NULL
+		)`,
+		`CREATE TABLE setup_tokens (
+			token_hash TEXT PRIMARY KEY,
+			created_at TIMESTAMPTZ NOT NULL,
+			expires_at TIMESTAMPTZ NOT NULL,
+			used       BOOLEAN NOT NULL DEFAULT FALSE
+		)`,
+		`CREATE SEQUENCE query_history_id_seq START 1`,
+		`CREATE TABLE query_history (
+			id         BIGINT PRIMARY KEY DEFAULT nextval('query_history_id_seq'),
+			user_id    BIGINT NOT NULL,
+			env_id     BIGINT NOT NULL,
+			dataset    TEXT NOT NULL,
+			spec       TEXT NOT NULL,
+			created_at TIMESTAMPTZ NOT NULL
+		)`,
+	}},
 }
 
 // migrate applies every migration newer than the database's version.
