@@ -320,6 +320,52 @@ var migrations = []migration{
 			created_at TIMESTAMPTZ NOT NULL
 		)`,
 	}},
+	// Honeycomb's management objects (meta/hcobjects.go and the typed
+	// wrappers boards.go, markers.go, annotations.go, triggers.go): query
+	// annotations, boards and their views, markers, marker settings and
+	// triggers, each a JSON document of its kind under (environment, kind,
+	// id); parent is the dataset slug ("__all__" for the environment) or,
+	// for board views, the board id. trigger_states is the trigger engine's
+	// state (internal/triggers): the start of the last evaluated interval
+	// (Unix seconds), whether it is triggered and per result group JSON.
+	// query_runs is the query history of the query API (meta/history.go).
+	{version: 8, name: "honeycomb-triggers-boards", stmts: []string{
+		`CREATE TABLE hc_objects (
+			env_id     BIGINT NOT NULL,
+			kind       TEXT NOT NULL,
+			id         TEXT NOT NULL,
+			parent     TEXT NOT NULL,
+			body       TEXT NOT NULL,
+			created_at TIMESTAMPTZ NOT NULL,
+			updated_at TIMESTAMPTZ NOT NULL,
+			PRIMARY KEY (env_id, kind, id)
+		)`,
+		`CREATE INDEX hc_objects_parent_idx ON hc_objects (env_id, kind, parent)`,
+		`CREATE TABLE trigger_states (
+			env_id         BIGINT NOT NULL,
+			trigger_id     TEXT NOT NULL,
+			interval_start BIGINT NOT NULL,
+			triggered      BOOLEAN NOT NULL,
+			groups         TEXT NOT NULL,
+			last_error     TEXT NOT NULL DEFAULT '',
+			evaluated_at   TIMESTAMPTZ NOT NULL,
+			PRIMARY KEY (env_id, trigger_id)
+		)`,
+		`CREATE SEQUENCE query_runs_id_seq START 1`,
+		`CREATE TABLE query_runs (
+			id         BIGINT PRIMARY KEY DEFAULT nextval('query_runs_id_seq'),
+			env_id     BIGINT NOT NULL,
+			key_id     TEXT NOT NULL,
+			user_id    BIGINT NOT NULL DEFAULT 0,
+			dataset    TEXT NOT NULL,
+			query_id   TEXT NOT NULL,
+			result_id  TEXT NOT NULL DEFAULT '',
+			spec       TEXT NOT NULL,
+			created_at TIMESTAMPTZ NOT NULL
+		)`,
+		`CREATE INDEX query_runs_env_idx ON query_runs (env_id, id)`,
+		`CREATE INDEX notify_deliveries_event_idx ON notify_deliveries (env_id, event_name, id)`,
+	}},
 }
 
 // migrate applies every migration newer than the database's version.
