@@ -49,6 +49,9 @@ type Server struct {
 	// Bootstrap reports what the first-start set-up did.
 	Bootstrap tenant.BootstrapResult
 
+	// rollbar is the Rollbar API (internal/server/rollbar.go).
+	rollbar *rollbarNode
+
 	httpLn   net.Listener
 	httpSrv  *http.Server
 	debugSrv *http.Server
@@ -131,6 +134,11 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (s *Server, 
 	}
 	api.Register(mux)
 
+	// Rollbar API (internal/rollbar): see rollbar.go.
+	if err = s.mountRollbar(ctx, mux); err != nil {
+		return nil, err
+	}
+
 	s.mountCloudWatchLogs(mux) // CloudWatch Logs at POST / (cloudwatch.go)
 
 	// --- OpenTelemetry: OTLP receivers (main mux, OTLP/HTTP and OTLP/gRPC
@@ -177,6 +185,7 @@ func (s *Server) close(ctx context.Context) error {
 		errs = append(errs, err)
 	}
 	close(s.stop)
+	s.closeRollbar()
 	if s.Pipeline != nil {
 		s.Pipeline.Close()
 	}
