@@ -147,6 +147,9 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (s *Server, 
 		return nil, err
 	}
 	// --- end OpenTelemetry ---
+	if err = s.startXRay(ctx, mux); err != nil { // AWS X-Ray: API on mux, daemon on XRayAddr (xray.go)
+		return nil, err
+	}
 
 	if err = s.startDebug(); err != nil {
 		return nil, fmt.Errorf("debug listener on %s: %w", cfg.DebugAddr, err)

@@ -257,6 +257,10 @@ func BuildTrace(w3c string, evs []query.RawEvent) *Trace {
 	for _, s := range t.Spans {
 		if !s.FromXRay {
 			s.Segment = s.Parent == nil || s.Parent.Service != s.Service || s.Kind == "server" || s.Kind == "consumer"
+			if s.Segment {
+				// X-Ray's exporter names a segment after its service.
+				s.Name = s.Service
+			}
 		} else if !s.Segment && s.Parent == nil {
 			// A streamed subsegment whose parent never arrived stands alone.
 			s.Segment = true
