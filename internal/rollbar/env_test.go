@@ -241,9 +241,13 @@ func (e *testEnv) honeycombQuery(tb testing.TB, spec string) []map[string]any {
 		raw, _ := io.ReadAll(resp.Body)
 		tb.Fatalf("run query: %d %s", resp.StatusCode, raw)
 	}
-	for i := 0; !res.Complete && i < 100; i++ {
-		time.Sleep(20 * time.Millisecond)
+	for i := 0; i < 100; i++ {
+		res.Complete = false
 		e.do(tb, http.MethodGet, "/1/query_results/"+Dataset+"/"+res.ID, "", nil, &res, hdr...)
+		if res.Complete {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 	var rows []map[string]any
 	for _, r := range res.Data.Results {
