@@ -147,6 +147,9 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (s *Server, 
 		return nil, err
 	}
 	// --- end OpenTelemetry ---
+	if err = s.mountUI(ctx, mux); err != nil { // web UI and its session API (ui.go)
+		return nil, fmt.Errorf("web UI: %w", err)
+	}
 	if err = s.startXRay(ctx, mux); err != nil { // AWS X-Ray: API on mux, daemon on XRayAddr (xray.go)
 		return nil, err
 	}
