@@ -161,7 +161,7 @@ func TestRollbarJSNode(t *testing.T) {
 		{title: "Hello World!", level: "warning", occurrences: 1},
 		{title: "RangeError: index 10*", level: "error", occurrences: 3},
 		{title: "Error: outer failed", level: "error", occurrences: 1},
-		{title: "Error: fingerprinted a", level: "error", occurrences: 2, hash: "node-custom-fp"},
+		{title: "Error: fingerprinted *", level: "error", occurrences: 2, hash: "node-custom-fp"},
 		{title: "Error: item lookup failed", level: "error", occurrences: 1, traceLinked: true},
 	})
 }
