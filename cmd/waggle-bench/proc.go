@@ -313,3 +313,27 @@ func dirSize(dir string) int64 {
 	})
 	return n
 }
+
+// threadsCPU is the CPU time of a process's live threads, summed from
+// /proc/<pid>/task/*/schedstat (nanoseconds, unlike /proc/<pid>/stat's clock
+// ticks); threads that exited are not counted, so use it over short spans.
+func threadsCPU(pid int) time.Duration {
+	dir := "/proc/" + strconv.Itoa(pid) + "/task"
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return 0
+	}
+	var total int64
+	for _, e := range entries {
+		raw, err := os.ReadFile(dir + "/" + e.Name() + "/schedstat")
+		if err != nil {
+			continue
+		}
+		f := strings.Fields(string(raw))
+		if len(f) > 0 {
+			ns, _ := strconv.ParseInt(f[0], 10, 64)
+			total += ns
+		}
+	}
+	return time.Duration(total)
+}

@@ -29,6 +29,7 @@ type queryStat struct {
 	name    string
 	title   string
 	times   map[string][]time.Duration
+	cpu     map[string][]time.Duration // CPU time of each timed run
 	sql     string
 	check   string // "" not checked, "ok", or the mismatch
 	rows    int    // result rows (trace: events found)
@@ -73,20 +74,6 @@ type queryResults struct {
 	loadAfter  string
 }
 
-// timeIt runs f warmup+runs times and appends the timed runs to *out.
-func timeIt(warmup, runs int, out *[]time.Duration, f func(i int) error) error {
-	for i := 0; i < warmup+runs; i++ {
-		t0 := time.Now()
-		if err := f(i); err != nil {
-			return err
-		}
-		if i >= warmup {
-			*out = append(*out, time.Since(t0))
-		}
-	}
-	return nil
-}
-
 func runQueries(ctx context.Context, cfg *config, bin, cache, tmp string) (*queryResults, error) {
 	log.Printf("query data: %d events", cfg.Events)
 	src, m, generated, err := queryData(ctx, cache, cfg.Events)
@@ -97,50 +84,45 @@ func runQueries(ctx context.Context, cfg *config, bin, cache, tmp string) (*quer
 		log.Printf("query data: using the cached %s", src)
 	}
 	res := &queryResults{m: m, generated: generated}
-	work, err := os.MkdirTemp(tmp, "query-data-")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(work)
-	if err := copyDir(src, work); err != nil {
-		return nil, fmt.Errorf("copy query data: %w", err)
+	// Three byte-identical copies of the data directory: one for the waggle
+	// binary, one for the engine in this process, one opened read-only for
+	// the SQL baseline. DuckDB locks a file it writes to, so separate copies
+	// are what let all three be open at once and alternate run by run.
+	var dirs [3]string
+	for i := range dirs {
+		if dirs[i], err = os.MkdirTemp(tmp, "query-data-"); err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(dirs[i])
+		if err := copyDir(src, dirs[i]); err != nil {
+			return nil, fmt.Errorf("copy query data: %w", err)
+		}
 	}
 
 	var stats []*queryStat
 	for i := range queries {
 		q := &queries[i]
 		if cfg.wantQuery(q.Name) {
-			stats = append(stats, &queryStat{q: q, name: q.Name, title: q.Title, times: map[string][]time.Duration{}})
+			stats = append(stats, &queryStat{q: q, name: q.Name, title: q.Title, times: map[string][]time.Duration{}, cpu: map[string][]time.Duration{}})
 		}
 	}
 	var trace *queryStat
 	if cfg.wantQuery(traceQuery) && len(m.TraceIDs) > 0 {
-		trace = &queryStat{name: traceQuery, title: "all spans of one trace id (store.Trace)", times: map[string][]time.Duration{}}
+		trace = &queryStat{name: traceQuery, title: "all spans of one trace id (store.Trace)", times: map[string][]time.Duration{}, cpu: map[string][]time.Duration{}}
 	}
-	start, end := m.Start, m.Start.Add(m.Window)
-	env := event.EnvID(m.Env)
 
 	res.loadBefore = loadAvg()
 	m0, self0 := sampleMachine(), selfCPU()
 	var serverCPU time.Duration
 	t0 := time.Now()
 	for round := 0; round < cfg.Rounds; round++ {
-		log.Printf("queries: round %d of %d: through HTTP", round+1, cfg.Rounds)
-		cpu, hwm, err := httpRound(ctx, cfg, bin, work, stats, start, end)
+		log.Printf("queries: round %d of %d", round+1, cfg.Rounds)
+		cpu, hwm, err := queryRound(ctx, cfg, bin, dirs, m, stats, trace)
 		if err != nil {
 			return nil, err
 		}
 		serverCPU += cpu
 		res.serverHWM = max(res.serverHWM, hwm)
-
-		log.Printf("queries: round %d of %d: engine in-process", round+1, cfg.Rounds)
-		if err := engineRound(ctx, cfg, work, env, stats, trace, m.TraceIDs, start, end); err != nil {
-			return nil, err
-		}
-		log.Printf("queries: round %d of %d: raw SQL", round+1, cfg.Rounds)
-		if err := rawRound(ctx, cfg, work, m, stats, trace); err != nil {
-			return nil, err
-		}
 	}
 	res.wall = time.Since(t0)
 	ours := (serverCPU + selfCPU() - self0).Seconds() / res.wall.Seconds()
@@ -174,10 +156,15 @@ func runQueries(ctx context.Context, cfg *config, bin, cache, tmp string) (*quer
 	return res, nil
 }
 
-// httpRound starts waggle on dir and times every query through the query
-// API; it returns the server's CPU time and peak RSS.
-func httpRound(ctx context.Context, cfg *config, bin, dir string, stats []*queryStat, start, end time.Time) (time.Duration, int64, error) {
-	n, err := startNode(bin, dir, benchKey)
+// queryRound starts waggle on dirs[0], opens the store in this process on
+// dirs[1] and a plain DuckDB on dirs[2], and runs every query in all three,
+// alternating run by run (rotating which goes first) so that the machine's
+// noise hits them alike. It returns the server's CPU time and peak RSS.
+func queryRound(ctx context.Context, cfg *config, bin string, dirs [3]string, m *manifest, stats []*queryStat, trace *queryStat) (time.Duration, int64, error) {
+	start, end := m.Start, m.Start.Add(m.Window)
+	env := event.EnvID(m.Env)
+
+	n, err := startNode(bin, dirs[0], benchKey)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -189,133 +176,129 @@ func httpRound(ctx context.Context, cfg *config, bin, dir string, stats []*query
 		}
 	}()
 	cpu0, _ := procCPU(n.pid())
+	serverCPU := func() time.Duration { return threadsCPU(n.pid()) }
+
+	quiet := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	st, err := duckdb.Open(duckdb.Options{Dir: dirs[1], MemoryLimit: storeMemoryLimit, Logger: quiet})
+	if err != nil {
+		return 0, 0, err
+	}
+	defer st.Close()
+	eng := query.NewEngine(st, honeycomb.NewQueryCatalog(st), query.WithLogger(quiet))
+
+	raw, err := openRaw(ctx, dirs[2], m.Env, m.Dataset)
+	if err != nil {
+		return 0, 0, fmt.Errorf("raw SQL: %w", err)
+	}
+	defer raw.close()
+
 	for _, s := range stats {
 		hq, err := newHTTPQuery(ctx, n, queryDataset, s.q.Spec(start, end))
 		if err != nil {
 			return 0, 0, fmt.Errorf("%s: %w", s.name, err)
 		}
-		disableSeries := !s.q.Series
-		disableTotals := !s.q.Defaults
-		var out *httpOutput
-		times := s.times[modeHTTP]
-		err = timeIt(cfg.Warmup, cfg.Runs, &times, func(int) error {
-			out, err = hq.run(ctx, disableSeries, disableTotals)
-			return err
-		})
+		disableSeries, disableTotals := !s.q.Series, !s.q.Defaults
+		specJSON, err := json.Marshal(s.q.Spec(start, end))
 		if err != nil {
-			return 0, 0, fmt.Errorf("%s over HTTP: %w", s.name, err)
+			return 0, 0, err
 		}
-		s.times[modeHTTP] = times
-		s.wRows = out.rows()
-		s.rows = len(s.wRows)
+		spec, err := query.ParseSpec(specJSON)
+		if err != nil {
+			return 0, 0, fmt.Errorf("%s: %w", s.name, err)
+		}
+		opts := query.Options{DisableSeries: disableSeries, DisableTotalByAggregate: disableTotals, DisableOtherByAggregate: disableTotals}
+		modes := []mode{
+			{modeHTTP, func(int) error {
+				out, err := hq.run(ctx, disableSeries, disableTotals)
+				if err != nil {
+					return fmt.Errorf("%s over HTTP: %w", s.name, err)
+				}
+				s.wRows = out.rows()
+				s.rows = len(s.wRows)
+				return nil
+			}, serverCPU},
+			{modeEngine, func(int) error {
+				if _, err := eng.Run(ctx, env, []string{queryDataset}, spec, opts); err != nil {
+					return fmt.Errorf("%s in-process: %w", s.name, err)
+				}
+				return nil
+			}, selfCPU},
+		}
+		if s.q.SQL != nil {
+			s.sql = s.q.SQL(raw.t)
+			modes = append(modes, mode{modeRaw, func(int) error {
+				rows, err := raw.query(ctx, s.sql)
+				if err != nil {
+					return fmt.Errorf("%s as SQL: %s: %w", s.name, s.sql, err)
+				}
+				s.rawRows = rows
+				return nil
+			}, selfCPU})
+		}
+		if err := alternate(cfg, s, modes); err != nil {
+			return 0, 0, err
+		}
 	}
 	cpu1, _ := procCPU(n.pid())
 	hwm, _ := procStatusBytes(n.pid(), "VmHWM")
 	if err := n.stop(); err != nil {
 		return 0, 0, err
 	}
+
+	if trace != nil {
+		ids := m.TraceIDs
+		trace.sql = "SELECT * FROM " + raw.t.from + " WHERE " + raw.t.col(colTrace) + " = ?"
+		modes := []mode{
+			{modeEngine, func(i int) error {
+				evs, err := st.Trace(ctx, env, ids[i%len(ids)])
+				if err != nil {
+					return fmt.Errorf("trace lookup: %w", err)
+				}
+				trace.rows = len(evs)
+				return nil
+			}, selfCPU},
+			{modeRaw, func(i int) error {
+				rows, err := raw.query(ctx, trace.sql, ids[i%len(ids)])
+				if err != nil {
+					return fmt.Errorf("trace as SQL: %w", err)
+				}
+				trace.rawRows = rows
+				return nil
+			}, selfCPU},
+		}
+		if err := alternate(cfg, trace, modes); err != nil {
+			return 0, 0, err
+		}
+	}
+	if err := st.Close(); err != nil {
+		return 0, 0, err
+	}
 	return cpu1 - cpu0, hwm, nil
 }
 
-// engineRound opens the store in this process and times every query through
-// query.Engine (no HTTP, no JSON), and the trace lookups through the store.
-func engineRound(ctx context.Context, cfg *config, dir string, env event.EnvID, stats []*queryStat, trace *queryStat, ids []string, start, end time.Time) error {
-	quiet := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	st, err := duckdb.Open(duckdb.Options{Dir: dir, MemoryLimit: storeMemoryLimit, Logger: quiet})
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	eng := query.NewEngine(st, honeycomb.NewQueryCatalog(st), query.WithLogger(quiet))
-	for _, s := range stats {
-		raw, err := json.Marshal(s.q.Spec(start, end))
-		if err != nil {
-			return err
-		}
-		spec, err := query.ParseSpec(raw)
-		if err != nil {
-			return fmt.Errorf("%s: %w", s.name, err)
-		}
-		opts := query.Options{
-			DisableSeries:           !s.q.Series,
-			DisableTotalByAggregate: !s.q.Defaults,
-			DisableOtherByAggregate: !s.q.Defaults,
-		}
-		times := s.times[modeEngine]
-		err = timeIt(cfg.Warmup, cfg.Runs, &times, func(int) error {
-			_, err := eng.Run(ctx, env, []string{queryDataset}, spec, opts)
-			return err
-		})
-		if err != nil {
-			return fmt.Errorf("%s in-process: %w", s.name, err)
-		}
-		s.times[modeEngine] = times
-	}
-	if trace != nil {
-		times := trace.times[modeEngine]
-		err := timeIt(cfg.Warmup, cfg.Runs, &times, func(i int) error {
-			id := ids[i%len(ids)]
-			evs, err := st.Trace(ctx, env, id)
-			if err != nil {
-				return err
-			}
-			if len(evs) == 0 {
-				return fmt.Errorf("trace %s: no events", id)
-			}
-			trace.rows = len(evs)
-			return nil
-		})
-		if err != nil {
-			return fmt.Errorf("trace lookup: %w", err)
-		}
-		trace.times[modeEngine] = times
-	}
-	return st.Close()
+// mode is one way of running a query; run gets the run's index, cpu
+// reads the CPU time of the process that does the work.
+type mode struct {
+	name string
+	run  func(i int) error
+	cpu  func() time.Duration
 }
 
-// rawRound opens the files read-only in a plain DuckDB and times the
-// hand-written SQL of every query.
-func rawRound(ctx context.Context, cfg *config, dir string, m *manifest, stats []*queryStat, trace *queryStat) error {
-	r, err := openRaw(ctx, dir, m.Env, m.Dataset)
-	if err != nil {
-		return fmt.Errorf("raw SQL: %w", err)
-	}
-	defer r.close()
-	for _, s := range stats {
-		if s.q.SQL == nil {
-			continue
-		}
-		s.sql = s.q.SQL(r.t)
-		times := s.times[modeRaw]
-		err := timeIt(cfg.Warmup, cfg.Runs, &times, func(int) error {
-			rows, err := r.query(ctx, s.sql)
-			s.rawRows = rows
-			return err
-		})
-		if err != nil {
-			return fmt.Errorf("%s as SQL: %s: %w", s.name, s.sql, err)
-		}
-		s.times[modeRaw] = times
-	}
-	if trace != nil {
-		trace.sql = "SELECT * FROM " + r.t.from + " WHERE " + r.t.col(colTrace) + " = ?"
-		times := trace.times[modeRaw]
-		err := timeIt(cfg.Warmup, cfg.Runs, &times, func(i int) error {
-			id := m.TraceIDs[i%len(m.TraceIDs)]
-			rows, err := r.query(ctx, trace.sql, id)
-			if err != nil {
+// alternate runs cfg.Warmup untimed and cfg.Runs timed runs of every mode,
+// interleaved: run i of every mode, then run i+1, the first mode rotating.
+func alternate(cfg *config, s *queryStat, modes []mode) error {
+	for i := 0; i < cfg.Warmup+cfg.Runs; i++ {
+		for k := range modes {
+			md := modes[(i+k)%len(modes)]
+			c0, t0 := md.cpu(), time.Now()
+			if err := md.run(i); err != nil {
 				return err
 			}
-			if len(rows) == 0 {
-				return fmt.Errorf("trace %s: no rows", id)
+			if i >= cfg.Warmup {
+				s.times[md.name] = append(s.times[md.name], time.Since(t0))
+				s.cpu[md.name] = append(s.cpu[md.name], md.cpu()-c0)
 			}
-			trace.rawRows = rows
-			return nil
-		})
-		if err != nil {
-			return fmt.Errorf("trace as SQL: %w", err)
 		}
-		trace.times[modeRaw] = times
 	}
 	return nil
 }
