@@ -221,7 +221,7 @@ func (g *gen) windowPct(b *buf, a query.Aggregate, series int64, top func(*buf))
 	g.source(b, false)
 	g.where(b, func(b *buf) { b.s(x, " IS NOT NULL") }, g.aggPred(a), top)
 	groupBy(b, ks, true, x)
-	b.s(") AS d) AS c WHERE cw >= GREATEST(1, tw - floor(tw - tw * ", fnum(a.P), "))")
+	b.s(") AS d) AS c WHERE cw >= ", greatest(g.d, "1", "tw - floor(tw - tw * "+fnum(a.P)+")"))
 	groupBy(b, ks, false)
 }
 
@@ -250,8 +250,8 @@ func (g *gen) concurrency(b *buf, a query.Aggregate, series int64, top func(*buf
 	dur := g.numeric(g.use(DurationColumn), true)
 	endNs := inum(g.p.End.UnixNano())
 	rangeMs := fnum(float64(g.p.End.Sub(g.p.Start)) / float64(time.Millisecond))
-	dns := "CAST(floor(LEAST(GREATEST(" + dur + ", 0.0), " + rangeMs + ") * 1000000.0) AS " + g.d.TypeName(event.TypeInt) + ")"
-	last := "GREATEST(ts + LEAST(" + dns + ", " + endNs + " - ts) - 1, ts)"
+	dns := "CAST(floor(" + least(g.d, greatest(g.d, dur, "0.0"), rangeMs) + " * 1000000.0) AS " + g.d.TypeName(event.TypeInt) + ")"
+	last := greatest(g.d, "ts + "+least(g.d, dns, endNs+" - ts")+" - 1", "ts")
 
 	outerKeys := func(b *buf) {
 		if len(ks) > 0 {
@@ -315,8 +315,9 @@ func (g *gen) grouped(b *buf, series int64, top func(*buf)) {
 			}
 		}
 	}
+	nested := singleJoin(g.d)
 	src := "g."
-	if len(conc) > 0 {
+	if len(conc) > 0 && !nested {
 		src = "u."
 	}
 	b.s("SELECT ")
@@ -338,6 +339,9 @@ func (g *gen) grouped(b *buf, series int64, top func(*buf)) {
 			b.s("CAST(NULL AS ", g.d.TypeName(event.TypeFloat), ") AS ", ai)
 		default:
 			v := g.d.ToFloat("x" + inum(int64(i)) + ".v")
+			if nested {
+				v = g.d.ToFloat("g.v" + inum(int64(i)))
+			}
 			if k == kindConcurrent {
 				v = "COALESCE(" + v + ", 0.0)"
 			}
@@ -385,6 +389,11 @@ func (g *gen) grouped(b *buf, series int64, top func(*buf)) {
 		b.s(")")
 	}
 	b.s(" FROM ")
+	if nested {
+		g.nestedJoins(b, ks, conc, complexIdx(complex, func(c cx) int { return c.i }), inner,
+			func(b *buf, i int) { sub(b, cx{i, g.kind(g.p.Aggregates[i])}) })
+		return
+	}
 	if len(conc) > 0 {
 		// Every (bucket, group) with an event starting or a span in progress.
 		// (UNION ALL and GROUP BY: every engine spells them alike.)
@@ -432,4 +441,95 @@ func joinOn(b *buf, d Dialect, ks []keyed, l, r string) {
 		}
 		b.s(d.NullSafeEqual(l+"."+k.alias, r+"."+k.alias))
 	}
+}
+
+func complexIdx[T any](xs []T, f func(T) int) []int {
+	out := make([]int, len(xs))
+	for i, x := range xs {
+		out[i] = f(x)
+	}
+	return out
+}
+
+// nestedJoins writes grouped's FROM for engines that allow one JOIN per
+// SELECT (see SingleJoiner): every join is wrapped in a subquery that
+// carries the keys (k…, tb), the simple aggregates (a…) and the complex
+// aggregates joined so far (v<i>), and the result is aliased g. The rows
+// and values are those of the flat form.
+func (g *gen) nestedJoins(b *buf, ks []keyed, conc, complex []int, inner func(*buf), sub func(*buf, int)) {
+	var simple []string
+	for i, a := range g.p.Aggregates {
+		if g.kind(a) == kindSimple {
+			simple = append(simple, "a"+inum(int64(i)))
+		}
+	}
+	carry := func(b *buf, keysFrom, aggsFrom string, vs []int) int {
+		n := 0
+		sep := func() {
+			if n > 0 {
+				b.s(", ")
+			}
+			n++
+		}
+		for _, k := range ks {
+			sep()
+			b.s(keysFrom, ".", k.alias, " AS ", k.alias)
+		}
+		for _, a := range simple {
+			sep()
+			b.s(aggsFrom, ".", a, " AS ", a)
+		}
+		for _, i := range vs {
+			sep()
+			v := "v" + inum(int64(i))
+			b.s(keysFrom, ".", v, " AS ", v)
+		}
+		return n
+	}
+	cur := inner
+	if len(conc) > 0 {
+		cur = func(b *buf) {
+			b.s("(SELECT ")
+			carry(b, "u", "g", nil)
+			b.s(" FROM (SELECT ")
+			selectKeys(b, ks, false)
+			b.s(" FROM (SELECT ")
+			selectKeys(b, ks, false)
+			b.s(" FROM ")
+			inner(b)
+			b.s(" AS g0")
+			for j, i := range conc {
+				b.s(" UNION ALL SELECT ")
+				selectKeys(b, ks, false)
+				b.s(" FROM ")
+				sub(b, i)
+				b.s(" AS c", inum(int64(j)))
+			}
+			b.s(") AS u0")
+			groupBy(b, ks, false)
+			b.s(") AS u LEFT JOIN ")
+			inner(b)
+			b.s(" AS g ON ")
+			joinOn(b, g.d, ks, "u", "g")
+			b.s(")")
+		}
+	}
+	for j, i := range complex {
+		prev, done := cur, complex[:j]
+		cur = func(b *buf) {
+			b.s("(SELECT ")
+			if carry(b, "l", "l", done) > 0 {
+				b.s(", ")
+			}
+			b.s("x.v AS v", inum(int64(i)), " FROM ")
+			prev(b)
+			b.s(" AS l LEFT JOIN ")
+			sub(b, i)
+			b.s(" AS x ON ")
+			joinOn(b, g.d, ks, "l", "x")
+			b.s(")")
+		}
+	}
+	cur(b)
+	b.s(" AS g")
 }

@@ -55,3 +55,53 @@ type Dialect interface {
 	// up to and including to, one row each.
 	ExpandRange(from, to string, step int64) string
 }
+
+// ColumnReader is optionally implemented by a Dialect whose physical
+// columns are not all plain table columns (ClickHouse keeps sparse columns
+// in parallel key/value arrays). ReadColumn returns the expression reading
+// the physical column name (as a Schema names it) of type t, NULL where an
+// event lacks it. Without it a physical column is read as QuoteIdent(name).
+type ColumnReader interface {
+	ReadColumn(name string, t event.Type) string
+}
+
+// MinMaxer is optionally implemented by a Dialect whose scalar greatest and
+// least functions are not spelled GREATEST and LEAST.
+type MinMaxer interface {
+	Greatest(a, b string) string
+	Least(a, b string) string
+}
+
+// readColumn is the expression reading physical column name of type t.
+func readColumn(d Dialect, name string, t event.Type) string {
+	if r, ok := d.(ColumnReader); ok {
+		return r.ReadColumn(name, t)
+	}
+	return d.QuoteIdent(name)
+}
+
+func greatest(d Dialect, a, b string) string {
+	if m, ok := d.(MinMaxer); ok {
+		return m.Greatest(a, b)
+	}
+	return "GREATEST(" + a + ", " + b + ")"
+}
+
+func least(d Dialect, a, b string) string {
+	if m, ok := d.(MinMaxer); ok {
+		return m.Least(a, b)
+	}
+	return "LEAST(" + a + ", " + b + ")"
+}
+
+// SingleJoiner is optionally implemented by a Dialect whose engine allows
+// at most one JOIN per SELECT (ClickHouse before 19.x): the generator then
+// nests every join in its own subquery.
+type SingleJoiner interface {
+	SingleJoin()
+}
+
+func singleJoin(d Dialect) bool {
+	_, ok := d.(SingleJoiner)
+	return ok
+}

@@ -248,7 +248,7 @@ func (g *gen) scan(ctx context.Context, q Querier, b *buf, fn func([]event.Value
 		}
 		kv := make([]event.Value, nk)
 		for i, k := range keys {
-			kv[i] = toValue(k)
+			kv[i] = g.keyValue(i, k)
 		}
 		av := make([]query.AggValue, na)
 		for i, v := range vals {
@@ -289,6 +289,16 @@ func toValue(x any) event.Value {
 		return v
 	}
 	return event.String(fmt.Sprint(x))
+}
+
+// keyValue converts the scanned value of breakdown i into a Value. A
+// breakdown over a column holding only booleans stays boolean on engines
+// without a boolean type (ClickHouse before 22 returns UInt8).
+func (g *gen) keyValue(i int, x any) event.Value {
+	if c := g.cols[g.p.Breakdowns[i]]; c != nil && c.count() == 1 && c.has(event.TypeBool) {
+		return typed(x, event.TypeBool)
+	}
+	return toValue(x)
 }
 
 // keyString is a map key for a group key.

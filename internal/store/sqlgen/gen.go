@@ -297,7 +297,7 @@ func (g *gen) source(b *buf, withDataset bool) {
 					continue
 				}
 				if name := ph.Get(t); name != "" {
-					b.s(", ", q(name), " AS ", g.alias(c, t))
+					b.s(", ", readColumn(g.d, name, t), " AS ", g.alias(c, t))
 				} else {
 					b.s(", CAST(NULL AS ", g.d.TypeName(t), ") AS ", g.alias(c, t))
 				}

@@ -49,7 +49,7 @@ func (g *gen) runHeatmap(ctx context.Context, q Querier, ai int, res *query.Resu
 	bucket := "0"
 	var bargs []any
 	if width > 0 && finite(width) {
-		bucket = "CAST(LEAST(" + inum(int64(n-1)) + ".0, GREATEST(0.0, floor((" + x + " - ?) / ?))) AS " + g.d.TypeName(event.TypeInt) + ")"
+		bucket = "CAST(" + least(g.d, inum(int64(n-1))+".0", greatest(g.d, "0.0", "floor(("+x+" - ?) / ?)")) + " AS " + g.d.TypeName(event.TypeInt) + ")"
 		bargs = []any{lo.Float64, width}
 	}
 	series := g.p.Granularity > 0 && len(res.Series) > 0
@@ -105,7 +105,7 @@ func (g *gen) runHeatmap(ctx context.Context, q Querier, ai int, res *query.Resu
 		}
 		kv := make([]event.Value, nk)
 		for i, k := range keys {
-			kv[i] = toValue(k)
+			kv[i] = g.keyValue(i, k)
 		}
 		if hb.Int64 < 0 || hb.Int64 >= int64(n) {
 			continue

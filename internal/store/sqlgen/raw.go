@@ -180,8 +180,13 @@ func typed(v any, t event.Type) event.Value {
 			return event.Float(f)
 		}
 	case event.TypeBool:
-		if b, ok := v.(bool); ok {
+		switch b := v.(type) {
+		case bool:
 			return event.Bool(b)
+		case uint8: // engines without a boolean type
+			return event.Bool(b != 0)
+		case int64:
+			return event.Bool(b != 0)
 		}
 	}
 	return toValue(v)
