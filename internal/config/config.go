@@ -34,6 +34,9 @@ type Config struct {
 	// environment's SigV4 credential.
 	AWSAccessKeyID     string
 	AWSSecretAccessKey string
+	// Store selects the event store: empty for the embedded DuckDB store in
+	// DataDir, or a clickhouse:// URL (see internal/store/clickhouse).
+	Store string
 	// Meta selects the metadata database: empty for the embedded DuckDB
 	// file in DataDir, or a postgres:// URL shared by several nodes.
 	Meta string
@@ -62,6 +65,7 @@ func Parse(name string, args []string, getenv func(string) string) (*Config, err
 		}
 		return def
 	}
+	fs.StringVar(&c.Store, "store", env("WAGGLE_STORE", ""), "event store: empty for embedded DuckDB in the data directory, or clickhouse://host:9000/db[?cluster=name] (WAGGLE_STORE)")
 	fs.StringVar(&c.DataDir, "data-dir", env("WAGGLE_DATA_DIR", "waggle-data"), "directory of the embedded store (WAGGLE_DATA_DIR)")
 	fs.StringVar(&c.HTTPAddr, "http-addr", env("WAGGLE_HTTP_ADDR", "127.0.0.1:8080"), "address of the UI and HTTP APIs (WAGGLE_HTTP_ADDR)")
 	fs.StringVar(&c.OTLPGRPCAddr, "otlp-grpc-addr", env("WAGGLE_OTLP_GRPC_ADDR", "127.0.0.1:4317"), "OTLP/gRPC address (WAGGLE_OTLP_GRPC_ADDR)")

@@ -22,7 +22,6 @@ import (
 	"github.com/waggle-hq/waggle/internal/meta"
 	"github.com/waggle-hq/waggle/internal/query"
 	"github.com/waggle-hq/waggle/internal/store"
-	"github.com/waggle-hq/waggle/internal/store/duckdb"
 	"github.com/waggle-hq/waggle/internal/tenant"
 )
 
@@ -95,11 +94,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (s *Server, 
 		}
 	}()
 
-	st, err := duckdb.Open(duckdb.Options{
-		Dir:         cfg.DataDir,
-		MemoryLimit: int64(float64(cfg.MemoryLimit) * storeShare),
-		Logger:      log.With("component", "store"),
-	})
+	st, err := openStore(ctx, cfg, log.With("component", "store")) // DuckDB or ClickHouse (store.go)
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
@@ -120,7 +115,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (s *Server, 
 		return nil, fmt.Errorf("bootstrap: %w", err)
 	}
 
-	s.Pipeline = ingest.New(s.Store, ingest.Config{
+	s.Pipeline = ingest.New(store.WithTimePolicy(s.Store, time.Now), ingest.Config{ // event time policy for every protocol (store/timepolicy_sink.go)
 		MemoryBudget: int64(float64(cfg.MemoryLimit) * ingestBudgetShare),
 		Logger:       log.With("component", "ingest"),
 	})
@@ -134,12 +129,11 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (s *Server, 
 	}
 	api.Register(mux)
 
+	s.mountCloudWatchLogs(mux) // CloudWatch Logs at POST / (cloudwatch.go)
 	// Rollbar API (internal/rollbar): see rollbar.go.
 	if err = s.mountRollbar(ctx, mux); err != nil {
 		return nil, err
 	}
-
-	s.mountCloudWatchLogs(mux) // CloudWatch Logs at POST / (cloudwatch.go)
 
 	// --- OpenTelemetry: OTLP receivers (main mux, OTLP/HTTP and OTLP/gRPC
 	// ports) and the trace API; see otlp.go. ---
