@@ -176,7 +176,15 @@ func (a *API) serve(w http.ResponseWriter, r *http.Request, unsigned *event.EnvI
 				if ae.Err != nil && ae.Code == awsauth.CodeInternalFailure {
 					a.Log.Error("x-ray: credential lookup", "err", ae.Err)
 				}
-				writeError(w, &apiError{ae.Status, ae.Code, ae.Message})
+				// X-Ray is REST-JSON behind AWS's front door, which answers
+				// every authentication failure (missing, incomplete, expired
+				// or wrong signature, unknown key) with 403; awsauth's 400 is
+				// the awsJson services' (Logs) status.
+				status := ae.Status
+				if status == http.StatusBadRequest {
+					status = http.StatusForbidden
+				}
+				writeError(w, &apiError{status, ae.Code, ae.Message})
 				return
 			}
 			writeError(w, errInternal())

@@ -161,7 +161,14 @@ func (s *Service) Rules(ctx context.Context, env event.EnvID) ([]Record, error) 
 		def = &d
 	}
 	def.SamplingRule.Priority = 10000
-	sort.SliceStable(out, func(i, j int) bool { return out[i].SamplingRule.Priority < out[j].SamplingRule.Priority })
+	// X-Ray orders by priority, then by name (the SDKs match in this order).
+	sort.SliceStable(out, func(i, j int) bool {
+		a, b := out[i].SamplingRule, out[j].SamplingRule
+		if a.Priority != b.Priority {
+			return a.Priority < b.Priority
+		}
+		return a.RuleName < b.RuleName
+	})
 	return append(out, *def), nil
 }
 
