@@ -115,7 +115,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (s *Server, 
 		return nil, fmt.Errorf("bootstrap: %w", err)
 	}
 
-	s.Pipeline = ingest.New(store.WithTimePolicy(s.Store, time.Now), ingest.Config{ // event time policy for every protocol (store/timepolicy_sink.go)
+	s.Pipeline = ingest.New(s.Store, ingest.Config{
 		MemoryBudget: int64(float64(cfg.MemoryLimit) * ingestBudgetShare),
 		Logger:       log.With("component", "ingest"),
 	})
@@ -129,11 +129,12 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (s *Server, 
 	}
 	api.Register(mux)
 
-	s.mountCloudWatchLogs(mux) // CloudWatch Logs at POST / (cloudwatch.go)
 	// Rollbar API (internal/rollbar): see rollbar.go.
 	if err = s.mountRollbar(ctx, mux); err != nil {
 		return nil, err
 	}
+
+	s.mountCloudWatchLogs(mux) // CloudWatch Logs at POST / (cloudwatch.go)
 
 	// --- OpenTelemetry: OTLP receivers (main mux, OTLP/HTTP and OTLP/gRPC
 	// ports) and the trace API; see otlp.go. ---
