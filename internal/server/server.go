@@ -115,7 +115,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (s *Server, 
 		return nil, fmt.Errorf("bootstrap: %w", err)
 	}
 
-	s.Pipeline = ingest.New(s.Store, ingest.Config{
+	s.Pipeline = ingest.New(store.WithTimePolicy(s.Store, time.Now), ingest.Config{ // event time policy for every protocol (store/timepolicy_sink.go)
 		MemoryBudget: int64(float64(cfg.MemoryLimit) * ingestBudgetShare),
 		Logger:       log.With("component", "ingest"),
 	})
