@@ -89,7 +89,7 @@ type NodeID struct{ Name, Type, Account string }
 func (e *And) String() string     { return "(" + e.L.String() + " AND " + e.R.String() + ")" }
 func (e *Or) String() string      { return "(" + e.L.String() + " OR " + e.R.String() + ")" }
 func (e *Not) String() string     { return "!" + e.X.String() }
-func (e *True) String() string    { return "true" }
+func (e *True) String() string    { return "" } // blank text parses to True
 func (e *Service) String() string { return "service(" + e.Node.String() + "){" + str(e.Filter) + "}" }
 func (e *Edge) String() string {
 	return "edge(" + e.From.String() + ", " + e.To.String() + "){" + str(e.Filter) + "}"
@@ -439,7 +439,10 @@ func (p *parser) term(key string, k byte, pos int) (Expr, error) {
 		}
 		t.Kind, t.Str = 's', v.s
 	case v.kind == tNumber:
-		if k == 's' || k == 'b' {
+		if k == 'b' {
+			return nil, &Error{v.pos, fmt.Sprintf("%s compares with true or false", key)}
+		}
+		if k == 's' {
 			return nil, &Error{v.pos, fmt.Sprintf("%s needs a quoted string", key)}
 		}
 		f, err := strconv.ParseFloat(v.s, 64)
