@@ -121,7 +121,9 @@ const (
 	msgUnsignedPayloadRefused = "UNSIGNED-PAYLOAD is not accepted by this service; sign the payload."
 )
 
-func fail(status int, code, msg string) *Error { return &Error{Status: status, Code: code, Message: msg} }
+func fail(status int, code, msg string) *Error {
+	return &Error{Status: status, Code: code, Message: msg}
+}
 
 // authParts is a parsed Authorization header or presigned query.
 type authParts struct {
