@@ -9,7 +9,7 @@ PKGS     := ./...
 BENCH_PKGS ?= ./...
 BENCHTIME  ?= 1x
 
-.PHONY: run build test test-short bench fuzz lint fmt clean
+.PHONY: run build test test-short bench fuzz lint fmt clean ui ui-check
 
 run: build
 	WAGGLE_DATA_DIR=$${WAGGLE_DATA_DIR:-$(DATA_DIR)} ./$(BIN) serve
@@ -19,7 +19,7 @@ build:
 
 # Every test, with the race detector on the packages that have no cgo store
 # underneath, then vet and formatting.
-test: lint
+test: lint ui-check
 	$(GO) test -count=1 -timeout 30m $(PKGS)
 	$(GO) test -count=1 -race -timeout 20m ./internal/ingest/... ./internal/config/... ./internal/event/...
 
@@ -45,6 +45,16 @@ fuzz:
 	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
 	  done; \
 	done
+
+# The web UI (web/, Vite + Preact + uPlot) is built into internal/ui/dist and
+# committed, so `go build` needs no Node. `make ui` rebuilds it; `ui-check`
+# (part of `make test`) fails when the committed bundle is stale or the
+# first load's JavaScript is over 300 KB gzipped.
+ui:
+	cd web && npm ci --no-audit --no-fund --loglevel=error && npx --no-install vite build
+
+ui-check:
+	bash web/scripts/ui-check.sh
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

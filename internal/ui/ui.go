@@ -118,7 +118,10 @@ func (h *Handler) Register(mux *http.ServeMux) {
 		h.MountAPIs(authed, sessionAuth{})
 	}
 	api.Handle("/", h.requireSession(authed))
-	mux.Handle("/ui/api/", http.StripPrefix("/ui/api", noStore(api)))
+	sessionAPI := http.StripPrefix("/ui/api", noStore(api))
+	for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} {
+		mux.Handle(m+" /ui/api/", sessionAPI)
+	}
 }
 
 func noStore(next http.Handler) http.Handler {
