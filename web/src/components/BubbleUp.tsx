@@ -30,7 +30,7 @@ export function BubbleUpPanel(props: {
       {!res && !err && <p aria-busy="true">Comparing…</p>}
       {res && res.columns.length === 0 && <p class="note">No events in the selection.</p>}
       <ol class="bu-cols" data-testid="bubbleup-columns">
-        {res?.columns.map((c) => (
+        {res?.columns.filter((c) => c.values.length > 0).map((c) => (
           <li key={c.column} class="bu-col" data-column={c.column}>
             <h3><span class="bu-name">{c.column}</span> <span class="score" title="total variation distance between selection and baseline">difference {(c.score * 100).toFixed(0)}%</span></h3>
             <table class="bu-table">

@@ -79,6 +79,7 @@ export function Heatmap(props: {
     g.textAlign = "center"; g.textBaseline = "top";
     for (let i = 0; i <= 5; i++) {
       const t = t0 + ((t1 - t0) * i) / 5;
+      g.textAlign = i === 0 ? "left" : i === 5 ? "right" : "center";
       g.fillText(new Date(t * 1000).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }), xOf(t), PAD.t + ph + 6);
     }
     const sel = props.selection;
