@@ -11,8 +11,10 @@ import (
 // day of event time: without a policy, every stray timestamp (a clock off by
 // years, a unit mistake turning seconds into milliseconds) costs a day
 // table, and one in the future is never reclaimed by retention, which only
-// deletes the past. Protocols apply ApplyTimePolicy to what they decoded,
-// before handing it to the ingest pipeline, with the receive time:
+// deletes the past. The server applies it to every protocol's events on
+// their way from the ingest pipeline into the store (WithTimePolicy wraps the
+// store as the pipeline's sink); the Honeycomb events API also applies it
+// with its own receive time, which changes nothing the second time:
 //
 //   - An event older than its dataset's retention window (now − retention)
 //     is acknowledged as accepted and dropped: it is already expired, and
