@@ -165,7 +165,9 @@ func New(db *meta.DB, opt Options) *Deliverer {
 	if opt.Logger == nil {
 		opt.Logger = slog.Default()
 	}
-	senders := map[Kind]Sender{KindWebhook: &WebhookSender{}}
+	senders := map[Kind]Sender{KindWebhook: &WebhookSender{},
+		// Added kinds (slack.go, pagerduty.go, email.go).
+		KindSlack: &SlackSender{}, KindMSTeamsWorkflow: &SlackSender{}, KindPagerDuty: &PagerDutySender{}, KindEmail: &EmailSender{}}
 	for k, s := range opt.Senders {
 		senders[k] = s
 	}
