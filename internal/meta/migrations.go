@@ -366,6 +366,34 @@ var migrations = []migration{
 		`CREATE INDEX query_runs_env_idx ON query_runs (env_id, id)`,
 		`CREATE INDEX notify_deliveries_event_idx ON notify_deliveries (env_id, event_name, id)`,
 	}},
+	// Derived columns (meta/derived.go): Honeycomb's calculated fields, one
+	// row per (environment, id); dataset is the slug or "__all__"; an alias
+	// is unique per (environment, dataset). SLOs and burn alerts are
+	// hc_objects (kinds "slo", "burn_alert"); burn_alert_states is what the
+	// burn alert evaluator (internal/triggers/burnalerts.go) knows of each.
+	{version: 9, name: "derived-columns-slos", stmts: []string{
+		`CREATE TABLE derived_columns (
+			env_id      BIGINT NOT NULL,
+			id          TEXT NOT NULL,
+			dataset     TEXT NOT NULL,
+			alias       TEXT NOT NULL,
+			expression  TEXT NOT NULL,
+			description TEXT NOT NULL DEFAULT '',
+			created_at  TIMESTAMPTZ NOT NULL,
+			updated_at  TIMESTAMPTZ NOT NULL,
+			PRIMARY KEY (env_id, id),
+			UNIQUE (env_id, dataset, alias)
+		)`,
+		`CREATE TABLE burn_alert_states (
+			env_id       BIGINT NOT NULL,
+			alert_id     TEXT NOT NULL,
+			triggered    BOOLEAN NOT NULL,
+			value        DOUBLE PRECISION NOT NULL DEFAULT 0,
+			last_error   TEXT NOT NULL DEFAULT '',
+			evaluated_at TIMESTAMPTZ NOT NULL,
+			PRIMARY KEY (env_id, alert_id)
+		)`,
+	}},
 }
 
 // migrate applies every migration newer than the database's version.
