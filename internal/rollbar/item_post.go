@@ -62,7 +62,11 @@ func (a *API) handlePostItem(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	env := occ.env
-	if err := a.Items.Observe(r.Context(), env, occ.obs); err != nil {
+	// Grouping is in memory for known items; the item changes are written
+	// by the next metadata flush, while the event goes through the
+	// pipeline's group commit. The answer waits for both.
+	ticket, err := a.Items.Observe(r.Context(), env, occ.obs)
+	if err != nil {
 		a.Log.Error("rollbar: group occurrence", "err", err)
 		w.Header().Set("Retry-After", "1")
 		writeErr(w, http.StatusServiceUnavailable, msgUnavailable)
@@ -77,6 +81,12 @@ func (a *API) handlePostItem(w http.ResponseWriter, r *http.Request) {
 			a.submitError(w, err)
 			return
 		}
+	}
+	if err := ticket.Wait(r.Context()); err != nil {
+		a.Log.Error("rollbar: write item changes", "err", err)
+		w.Header().Set("Retry-After", "1")
+		writeErr(w, http.StatusServiceUnavailable, msgUnavailable)
+		return
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusOK)

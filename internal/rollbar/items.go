@@ -47,8 +47,15 @@ type Items struct {
 	// from the flushing goroutine; it must not block.
 	OnChange func([]Change)
 
-	mu   sync.Mutex // guards envs and every Item in them
+	mu   sync.Mutex // guards envs, every Item in them, dirty, changes, ticket
 	envs map[event.EnvID]*envItems
+	// dirty holds the items changed since the last flush, with the
+	// occurrences they gained.
+	dirty map[*Item]int64
+	// changes are the notable changes since the last flush.
+	changes []Change
+	// ticket completes with the next flush.
+	ticket *Ticket
 	// loadMu serializes loading environments from the database.
 	loadMu sync.Mutex
 
@@ -124,6 +131,7 @@ type op struct {
 	// patched is the item the patch changed.
 	patched Item
 	err     error
+	ticket  *Ticket
 	done    chan struct{}
 }
 
@@ -138,7 +146,8 @@ func NewItems(db *meta.DB, log *slog.Logger) *Items {
 	if log == nil {
 		log = slog.Default()
 	}
-	it := &Items{db: db, log: log, envs: map[event.EnvID]*envItems{}, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	it := &Items{db: db, log: log, envs: map[event.EnvID]*envItems{}, dirty: map[*Item]int64{},
+		ticket: newTicket(), wake: make(chan struct{}, 1), done: make(chan struct{})}
 	go it.run()
 	return it
 }
@@ -164,11 +173,66 @@ func (s *Items) signal() {
 	}
 }
 
-// Observe groups occurrences of env and waits until their items' changes are
-// durable. On return each observation holds its item (or Duplicate).
-func (s *Items) Observe(ctx context.Context, env event.EnvID, obs ...*Observation) error {
-	return s.do(ctx, &op{env: env, obs: obs, done: make(chan struct{})})
+// Observe groups occurrences of env. Occurrences of items already stored
+// are applied in memory at once; occurrences that create items wait for the
+// flush that inserts them. Observe returns a Ticket that completes when the
+// flush holding these changes committed: callers that need the item counts
+// durable wait for it (concurrently with their own commits).
+func (s *Items) Observe(ctx context.Context, env event.EnvID, obs ...*Observation) (*Ticket, error) {
+	if _, err := s.load(ctx, env); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	e := s.envs[env]
+	var slow []*Observation
+	if e != nil {
+		for _, ob := range obs {
+			if it := e.byHash[ob.Hash]; it != nil && it.written {
+				s.changes = s.apply(env, e, ob, s.changes)
+			} else {
+				slow = append(slow, ob)
+			}
+		}
+	} else {
+		slow = obs
+	}
+	t := s.ticket
+	if len(s.dirty) == 0 {
+		// Nothing to write (e.g. only repeated uuids): no flush will come.
+		t = doneTicket
+	}
+	s.mu.Unlock()
+	if len(slow) == 0 {
+		s.signal()
+		return t, nil
+	}
+	o := &op{env: env, obs: slow, done: make(chan struct{})}
+	if err := s.do(ctx, o); err != nil {
+		return nil, err
+	}
+	return o.ticket, nil
 }
+
+// Ticket completes when a flush committed.
+type Ticket struct {
+	done chan struct{}
+	err  error
+}
+
+// Wait blocks until the flush committed and returns its error.
+func (t *Ticket) Wait(ctx context.Context) error {
+	select {
+	case <-t.done:
+		return t.err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func newTicket() *Ticket { return &Ticket{done: make(chan struct{})} }
+
+// doneTicket is a completed ticket.
+var doneTicket = func() *Ticket { t := newTicket(); close(t.done); return t }()
 
 func (s *Items) do(ctx context.Context, o *op) error {
 	s.qmu.Lock()
@@ -191,39 +255,54 @@ func (s *Items) run() {
 	defer close(s.done)
 	for {
 		s.qmu.Lock()
-		for len(s.queue) == 0 && !s.closed {
+		for len(s.queue) == 0 && !s.closed && !s.hasDirty() {
 			s.qmu.Unlock()
 			<-s.wake
 			s.qmu.Lock()
 		}
-		if len(s.queue) == 0 {
-			s.qmu.Unlock()
-			return
-		}
 		batch := s.queue
 		s.queue = nil
+		closed := s.closed
 		s.qmu.Unlock()
+		if len(batch) == 0 && !s.hasDirty() {
+			if closed {
+				return
+			}
+			continue
+		}
 		s.flush(batch)
 	}
 }
 
-// flush applies a batch of ops in memory, writes the changes in one
-// transaction and answers the ops.
+func (s *Items) hasDirty() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.dirty) > 0
+}
+
+// flush applies a batch of ops in memory, writes them and every pending
+// change in one transaction, and answers the ops and the ticket.
 func (s *Items) flush(batch []*op) {
 	var err error
 	var changes []Change
+	var t *Ticket
 	for attempt := 0; attempt < 2; attempt++ {
-		changes, err = s.flushOnce(batch)
+		changes, t, err = s.flushOnce(batch)
 		if err == nil || !errors.Is(err, meta.ErrConflict) {
 			break
 		}
 		// Another node created an item or counter we did not know about:
 		// the environments were dropped; reload and apply again.
+		t.err = err
+		close(t.done)
 	}
+	t.err = err
+	close(t.done)
 	for _, o := range batch {
 		if o.err == nil {
 			o.err = err
 		}
+		o.ticket = t
 		close(o.done)
 	}
 	if err == nil && len(changes) > 0 && s.OnChange != nil {
@@ -231,7 +310,7 @@ func (s *Items) flush(batch []*op) {
 	}
 }
 
-func (s *Items) flushOnce(batch []*op) ([]Change, error) {
+func (s *Items) flushOnce(batch []*op) ([]Change, *Ticket, error) {
 	envIDs := make([]event.EnvID, 0, 1)
 	for _, o := range batch {
 		if !slices.Contains(envIDs, o.env) {
@@ -240,26 +319,15 @@ func (s *Items) flushOnce(batch []*op) ([]Change, error) {
 	}
 	for _, env := range envIDs {
 		if _, err := s.load(context.Background(), env); err != nil {
-			return nil, err
+			s.mu.Lock()
+			t := s.ticket
+			s.ticket = newTicket()
+			s.mu.Unlock()
+			return nil, t, err
 		}
 	}
-	var writes []meta.RollbarItemWrite
-	var inserted []*Item
-	index := map[*Item]int{}
-	var changes []Change
 
 	s.mu.Lock()
-	touch := func(it *Item, add int64) {
-		if i, ok := index[it]; ok {
-			writes[i].AddOccurrences += add
-			return
-		}
-		index[it] = len(writes)
-		writes = append(writes, meta.RollbarItemWrite{Insert: !it.written, AddOccurrences: add})
-		if !it.written {
-			inserted = append(inserted, it)
-		}
-	}
 	for _, o := range batch {
 		e := s.envs[o.env]
 		if e == nil {
@@ -272,77 +340,92 @@ func (s *Items) flushOnce(batch []*op) ([]Change, error) {
 				o.err = err
 				continue
 			}
-			touch(it, 0)
+			s.markDirty(it, 0)
 			continue
 		}
 		for _, ob := range o.obs {
-			changes = s.apply(o.env, e, ob, touch, changes)
+			s.changes = s.apply(o.env, e, ob, s.changes)
 		}
 	}
-	// The writes carry the state as of now.
-	for it, i := range index {
-		writes[i].Item = it.RollbarItem
-		writes[i].Item.Environments = jsonList(it.Envs)
-		writes[i].Item.CodeVersions = jsonList(it.Versions)
-		if writes[i].Insert {
-			writes[i].Item.TotalOccurrences = it.TotalOccurrences
+	// Take the pending changes and the ticket of this flush.
+	var writes []meta.RollbarItemWrite
+	var inserted, updated []*Item
+	for it, add := range s.dirty {
+		w := meta.RollbarItemWrite{Item: it.RollbarItem, Insert: !it.written, AddOccurrences: add}
+		w.Item.Environments = jsonList(it.Envs)
+		w.Item.CodeVersions = jsonList(it.Versions)
+		if w.Insert {
+			inserted = append(inserted, it)
+		} else {
+			updated = append(updated, it)
 		}
+		writes = append(writes, w)
 	}
+	// Inserts first, in the order of inserted.
+	slices.SortStableFunc(writes, func(a, b meta.RollbarItemWrite) int {
+		switch {
+		case a.Insert && !b.Insert:
+			return -1
+		case !a.Insert && b.Insert:
+			return 1
+		}
+		return 0
+	})
+	ins := writes[:len(inserted)]
+	inserted = inserted[:0]
+	for _, w := range ins {
+		inserted = append(inserted, s.envs[event.EnvID(w.Item.EnvID)].byHash[w.Item.Hash])
+	}
+	clear(s.dirty)
+	changes := s.changes
+	s.changes = nil
+	t := s.ticket
+	s.ticket = newTicket()
 	s.mu.Unlock()
 
 	if len(writes) == 0 {
-		return nil, nil
+		return changes, t, nil
 	}
-	// Inserts must be in the order of inserted for the returned ids.
-	ordered := make([]meta.RollbarItemWrite, 0, len(writes))
-	for _, it := range inserted {
-		ordered = append(ordered, writes[index[it]])
-	}
-	for it, i := range index {
-		if it.written {
-			ordered = append(ordered, writes[i])
-		}
-	}
-	ids, err := s.db.WriteRollbarItems(context.Background(), ordered)
+	ids, err := s.db.WriteRollbarItems(context.Background(), writes)
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err != nil {
 		// The memory state is ahead of the database: forget the
-		// environments, the next use reloads them.
+		// environments of this flush, the next use reloads them.
+		for _, w := range writes {
+			delete(s.envs, event.EnvID(w.Item.EnvID))
+		}
 		for _, env := range envIDs {
 			delete(s.envs, env)
 		}
 		for _, o := range batch {
 			o.err = nil
 		}
-		return nil, fmt.Errorf("rollbar items: write: %w", err)
+		return nil, t, fmt.Errorf("rollbar items: write: %w", err)
 	}
 	for i, it := range inserted {
 		it.ID = ids[i]
 		it.written = true
-		if it.FirstOccurrenceID == 0 {
-			it.FirstOccurrenceID = it.LastOccurrenceID
-		}
 		if e := s.envs[event.EnvID(it.EnvID)]; e != nil {
 			e.byID[it.ID] = it
 		}
 	}
 	for _, o := range batch {
+		e := s.envs[o.env]
+		if e == nil {
+			continue
+		}
 		for _, ob := range o.obs {
-			if !ob.Duplicate && ob.Item.RollbarItem.Hash != "" {
-				if e := s.envs[o.env]; e != nil {
-					if it := e.byHash[ob.Item.Hash]; it != nil {
-						ob.Item.ID = it.ID
-					}
+			if !ob.Duplicate {
+				if it := e.byHash[ob.Item.Hash]; it != nil {
+					ob.Item.ID = it.ID
 				}
 			}
 		}
 		if o.patch != nil && o.err == nil {
-			if e := s.envs[o.env]; e != nil {
-				if it := e.byHash[o.patched.Hash]; it != nil {
-					o.patched = it.copy()
-				}
+			if it := e.byHash[o.patched.Hash]; it != nil {
+				o.patched = it.copy()
 			}
 		}
 	}
@@ -353,11 +436,17 @@ func (s *Items) flushOnce(batch []*op) ([]Change, error) {
 			}
 		}
 	}
-	return changes, nil
+	return changes, t, nil
+}
+
+// markDirty records that it changed (add more occurrences); the caller
+// holds s.mu.
+func (s *Items) markDirty(it *Item, add int64) {
+	s.dirty[it] += add
 }
 
 // apply groups one observation; the caller holds s.mu.
-func (s *Items) apply(env event.EnvID, e *envItems, ob *Observation, touch func(*Item, int64), changes []Change) []Change {
+func (s *Items) apply(env event.EnvID, e *envItems, ob *Observation, changes []Change) []Change {
 	ob.Duplicate = false
 	if ob.UUID != "" {
 		if _, dup := e.uuids[ob.UUID]; dup {
@@ -382,7 +471,7 @@ func (s *Items) apply(env event.EnvID, e *envItems, ob *Observation, touch func(
 		it.addVersion(ob.CodeVersion)
 		e.byHash[ob.Hash] = it
 		e.byCounter[it.Counter] = it
-		touch(it, 0)
+		s.markDirty(it, 0)
 		ob.Item = it.copy()
 		return append(changes, Change{Env: env, Kind: "new_item", Item: it.copy(), Data: ob.Data})
 	}
@@ -401,7 +490,7 @@ func (s *Items) apply(env event.EnvID, e *envItems, ob *Observation, touch func(
 		it.ResolvedInVersion = ""
 		reactivated = true
 	}
-	touch(it, 1)
+	s.markDirty(it, 1)
 	ob.Item = it.copy()
 	if reactivated {
 		changes = append(changes, Change{Env: env, Kind: "reactivated_item", Item: it.copy(), Data: ob.Data})

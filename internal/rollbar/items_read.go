@@ -59,38 +59,47 @@ func (s *Items) List(ctx context.Context, env event.EnvID, f ItemFilter, page, p
 		page = 1
 	}
 	s.mu.Lock()
-	matched := make([]*Item, 0, 256)
+	defer s.mu.Unlock()
+	// Only the first page*perPage matches in order are needed: keep them
+	// in a sorted slice while scanning (most items fail the comparison
+	// with the worst kept one), instead of sorting every match.
+	k := page * perPage
+	top := make([]*Item, 0, min(k, len(e.byID)))
+	total := 0
 	for _, it := range e.byID {
-		if it.written && f.match(it) {
-			matched = append(matched, it)
+		if !it.written || !f.match(it) {
+			continue
 		}
-	}
-	// Only the page's items are needed in order: a partial selection
-	// would do, but sorting the matches is simple and fast enough.
-	slices.SortFunc(matched, func(a, b *Item) int {
-		if a.LastOccurrenceTS != b.LastOccurrenceTS {
-			if a.LastOccurrenceTS > b.LastOccurrenceTS {
+		total++
+		if len(top) == k && !newer(it, top[k-1]) {
+			continue
+		}
+		at, _ := slices.BinarySearchFunc(top, it, func(a, b *Item) int {
+			if newer(a, b) {
 				return -1
 			}
 			return 1
+		})
+		if len(top) < k {
+			top = append(top, nil)
 		}
-		if a.ID > b.ID {
-			return -1
-		}
-		if a.ID < b.ID {
-			return 1
-		}
-		return 0
-	})
-	total := len(matched)
-	from := min((page-1)*perPage, total)
-	to := min(from+perPage, total)
-	out := make([]Item, 0, to-from)
-	for _, it := range matched[from:to] {
+		copy(top[at+1:], top[at:len(top)-1])
+		top[at] = it
+	}
+	from := min((page-1)*perPage, len(top))
+	out := make([]Item, 0, len(top)-from)
+	for _, it := range top[from:] {
 		out = append(out, it.copy())
 	}
-	s.mu.Unlock()
 	return out, total, nil
+}
+
+// newer orders items most recently seen first, then by id descending.
+func newer(a, b *Item) bool {
+	if a.LastOccurrenceTS != b.LastOccurrenceTS {
+		return a.LastOccurrenceTS > b.LastOccurrenceTS
+	}
+	return a.ID > b.ID
 }
 
 // Get returns env's item by id.
