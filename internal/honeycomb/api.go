@@ -26,6 +26,9 @@ type API struct {
 	Log      *slog.Logger
 	// Now returns the current time; tests may replace it.
 	Now func() time.Time
+	// Alerting serves boards, markers, query annotations, recipients,
+	// triggers and query history (triggers.go); nil leaves them out.
+	Alerting *Alerting
 
 	// expandCache keeps datasets' expand_json_depth for the events API
 	// (events_settings.go).

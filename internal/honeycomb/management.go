@@ -52,6 +52,8 @@ func (a *API) registerManagement(mux *http.ServeMux) {
 	mux.HandleFunc("GET /2/teams/{teamSlug}/environments/{id}", a.handleGetEnvironment)
 	mux.HandleFunc("PATCH /2/teams/{teamSlug}/environments/{id}", a.handleUpdateEnvironment)
 	mux.HandleFunc("DELETE /2/teams/{teamSlug}/environments/{id}", a.handleDeleteEnvironment)
+
+	a.registerAlerting(mux) // boards, markers, annotations, recipients, triggers, history (triggers.go)
 }
 
 // tenantAdmin is what the management handlers need beyond authentication.

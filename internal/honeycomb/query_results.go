@@ -93,6 +93,7 @@ func (h *queryAPI) createResult(w http.ResponseWriter, r *http.Request) {
 		created: h.api.Now().UTC(),
 	}
 	h.results.put(res)
+	h.api.recordQueryRun(r.Context(), p, saved, id) // query history (history.go)
 	loc := baseURL(r) + resultPath(dataset, id)
 	w.Header().Set("Location", loc)
 	writeJSON(w, http.StatusCreated, queryResultResponse{
