@@ -1,6 +1,7 @@
 package rollbar
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -288,6 +289,9 @@ func TestItemLifecycle(t *testing.T) {
 		t.Errorf("instance: %d %v", resp.StatusCode, oneInst.Result)
 	}
 	// Items survive a restart of the grouping (reload from metadata).
+	if err := e.items.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	e.items.mu.Lock()
 	clear(e.items.envs)
 	e.items.mu.Unlock()

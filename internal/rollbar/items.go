@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/waggle-hq/waggle/internal/event"
 	"github.com/waggle-hq/waggle/internal/meta"
@@ -42,6 +43,19 @@ const (
 type Items struct {
 	db  *meta.DB
 	log *slog.Logger
+	// SyncCounters makes the Ticket of an occurrence of a known item wait
+	// for the flush of its item's counters. Off by default: counters and
+	// last-seen times of known items are flushed every
+	// CounterFlushInterval (the occurrence itself is durable as an event
+	// before Rollbar's answer; a crash loses at most the last interval's
+	// counter increments). New items and user changes are always durable
+	// before Observe or Patch returns.
+	SyncCounters bool
+	// CounterFlushInterval bounds how long counter changes wait to be
+	// written (default 100 ms).
+	CounterFlushInterval time.Duration
+	lastFlush            time.Time
+
 	// OnChange, if set, receives the notable changes of every flush (new
 	// and reactivated items, occurrence counts crossing a power of ten),
 	// from the flushing goroutine; it must not block.
@@ -197,8 +211,9 @@ func (s *Items) Observe(ctx context.Context, env event.EnvID, obs ...*Observatio
 		slow = obs
 	}
 	t := s.ticket
-	if len(s.dirty) == 0 {
-		// Nothing to write (e.g. only repeated uuids): no flush will come.
+	if len(s.dirty) == 0 || !s.SyncCounters {
+		// Nothing to write (e.g. only repeated uuids), or the caller need
+		// not wait for counters.
 		t = doneTicket
 	}
 	s.mu.Unlock()
@@ -211,6 +226,15 @@ func (s *Items) Observe(ctx context.Context, env event.EnvID, obs ...*Observatio
 		return nil, err
 	}
 	return o.ticket, nil
+}
+
+// Flush writes every pending change now and waits until it is durable.
+func (s *Items) Flush(ctx context.Context) error {
+	o := &op{env: 0, done: make(chan struct{})}
+	if err := s.do(ctx, o); err != nil {
+		return err
+	}
+	return o.ticket.Wait(ctx)
 }
 
 // Ticket completes when a flush committed.
@@ -260,10 +284,32 @@ func (s *Items) run() {
 			<-s.wake
 			s.qmu.Lock()
 		}
+		if len(s.queue) == 0 && !s.closed {
+			// Only counter changes: let them gather for up to
+			// CounterFlushInterval, unless an op (a new item, a patch)
+			// comes first.
+			if d := time.Until(s.lastFlush.Add(s.counterInterval())); d > 0 {
+				s.qmu.Unlock()
+				timer := time.NewTimer(d)
+				for waiting := true; waiting; {
+					select {
+					case <-s.wake:
+						s.qmu.Lock()
+						waiting = len(s.queue) == 0 && !s.closed
+						s.qmu.Unlock()
+					case <-timer.C:
+						waiting = false
+					}
+				}
+				timer.Stop()
+				s.qmu.Lock()
+			}
+		}
 		batch := s.queue
 		s.queue = nil
 		closed := s.closed
 		s.qmu.Unlock()
+		s.lastFlush = time.Now()
 		if len(batch) == 0 && !s.hasDirty() {
 			if closed {
 				return
@@ -272,6 +318,13 @@ func (s *Items) run() {
 		}
 		s.flush(batch)
 	}
+}
+
+func (s *Items) counterInterval() time.Duration {
+	if s.CounterFlushInterval > 0 {
+		return s.CounterFlushInterval
+	}
+	return 100 * time.Millisecond
 }
 
 func (s *Items) hasDirty() bool {
@@ -313,6 +366,9 @@ func (s *Items) flush(batch []*op) {
 func (s *Items) flushOnce(batch []*op) ([]Change, *Ticket, error) {
 	envIDs := make([]event.EnvID, 0, 1)
 	for _, o := range batch {
+		if o.obs == nil && o.patch == nil {
+			continue // Flush
+		}
 		if !slices.Contains(envIDs, o.env) {
 			envIDs = append(envIDs, o.env)
 		}
@@ -329,6 +385,9 @@ func (s *Items) flushOnce(batch []*op) ([]Change, *Ticket, error) {
 
 	s.mu.Lock()
 	for _, o := range batch {
+		if o.obs == nil && o.patch == nil {
+			continue
+		}
 		e := s.envs[o.env]
 		if e == nil {
 			o.err = fmt.Errorf("rollbar items: environment %d not loaded", o.env)
