@@ -28,6 +28,10 @@ type Config struct {
 	MemoryLimit int64
 	// RetentionInterval is how often retention is enforced.
 	RetentionInterval time.Duration
+	// LeaseTTL is how long a node's leases on singleton work (retention,
+	// triggers) outlive it: with shared metadata another node takes the work
+	// over at most this long after the holder died. Zero means one minute.
+	LeaseTTL time.Duration
 	// APIKey, if set, becomes an all-permission key of the default environment.
 	APIKey string
 	// AWSAccessKeyID and AWSSecretAccessKey, if set, become the default
@@ -46,6 +50,12 @@ type Config struct {
 	MasterKey string
 	// DebugAddr, when set, serves Go's pprof and expvar endpoints there.
 	DebugAddr string
+	// SMTP is the mail server of email recipients (triggers):
+	// WAGGLE_SMTP_ADDR (host:port; empty turns email off), WAGGLE_SMTP_FROM,
+	// and optional WAGGLE_SMTP_USERNAME / WAGGLE_SMTP_PASSWORD (PLAIN, over
+	// TLS or to localhost) and WAGGLE_SMTP_TLS=implicit (port 465).
+	SMTPAddr, SMTPFrom, SMTPUsername, SMTPPassword string
+	SMTPImplicitTLS                                bool
 	// LogLevel is debug, info, warn or error; LogFormat is text or json.
 	LogLevel  string
 	LogFormat string
@@ -74,7 +84,8 @@ func Parse(name string, args []string, getenv func(string) string) (*Config, err
 	fs.StringVar(&c.Meta, "meta", env("WAGGLE_META", ""), "metadata database: empty for the embedded DuckDB in the data dir, or postgres://user:pass@host/db (WAGGLE_META)")
 	fs.StringVar(&c.DebugAddr, "debug-addr", env("WAGGLE_DEBUG_ADDR", ""), "address for pprof and expvar; empty turns them off (WAGGLE_DEBUG_ADDR)")
 	mem := fs.String("memory-limit", env("WAGGLE_MEMORY_LIMIT", "1GiB"), "memory bound, e.g. 512MiB or 2GiB (WAGGLE_MEMORY_LIMIT)")
-	fs.DurationVar(&c.RetentionInterval, "retention-interval", time.Hour, "how often retention windows are enforced")
+	retInterval := fs.String("retention-interval", env("WAGGLE_RETENTION_INTERVAL", "1h"), "how often retention windows are enforced (WAGGLE_RETENTION_INTERVAL)")
+	leaseTTL := fs.String("lease-ttl", env("WAGGLE_LEASE_TTL", "1m"), "how long another node waits before taking over a dead node's singleton work, at least 1s (WAGGLE_LEASE_TTL)")
 	fs.StringVar(&c.LogLevel, "log-level", env("WAGGLE_LOG_LEVEL", "info"), "debug, info, warn or error (WAGGLE_LOG_LEVEL)")
 	fs.StringVar(&c.LogFormat, "log-format", env("WAGGLE_LOG_FORMAT", "text"), "text or json (WAGGLE_LOG_FORMAT)")
 	if err := fs.Parse(args); err != nil {
@@ -84,6 +95,12 @@ func Parse(name string, args []string, getenv func(string) string) (*Config, err
 		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	var err error
+	if c.RetentionInterval, err = time.ParseDuration(*retInterval); err != nil || c.RetentionInterval <= 0 {
+		return nil, fmt.Errorf("retention interval %q: want a positive duration such as 1h", *retInterval)
+	}
+	if c.LeaseTTL, err = time.ParseDuration(*leaseTTL); err != nil || c.LeaseTTL < time.Second {
+		return nil, fmt.Errorf("lease TTL %q: want a duration of at least 1s such as 1m", *leaseTTL)
+	}
 	if c.MemoryLimit, err = ParseSize(*mem); err != nil {
 		return nil, fmt.Errorf("memory limit: %w", err)
 	}
@@ -94,6 +111,9 @@ func Parse(name string, args []string, getenv func(string) string) (*Config, err
 	c.APIKey = getenv("WAGGLE_API_KEY")
 	c.AWSAccessKeyID = getenv("WAGGLE_AWS_ACCESS_KEY_ID")
 	c.AWSSecretAccessKey = getenv("WAGGLE_AWS_SECRET_ACCESS_KEY")
+	c.SMTPAddr, c.SMTPFrom = getenv("WAGGLE_SMTP_ADDR"), env("WAGGLE_SMTP_FROM", "waggle@localhost")
+	c.SMTPUsername, c.SMTPPassword = getenv("WAGGLE_SMTP_USERNAME"), getenv("WAGGLE_SMTP_PASSWORD")
+	c.SMTPImplicitTLS = getenv("WAGGLE_SMTP_TLS") == "implicit"
 	if (c.AWSAccessKeyID == "") != (c.AWSSecretAccessKey == "") {
 		return nil, fmt.Errorf("WAGGLE_AWS_ACCESS_KEY_ID and WAGGLE_AWS_SECRET_ACCESS_KEY must be set together")
 	}

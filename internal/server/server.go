@@ -126,6 +126,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (s *Server, 
 		Auth:     s.Tenants,
 		Engine:   s.Engine,
 		Log:      log.With("component", "honeycomb"),
+		Alerting: s.startTriggers(), // boards, markers, triggers… and the trigger engine (triggers.go)
 	}
 	api.Register(mux)
 
