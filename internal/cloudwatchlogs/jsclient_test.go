@@ -86,9 +86,9 @@ func TestJSClient(t *testing.T) {
 		t.Fatalf("node logs.js: %v\n%s", err, stderr.String())
 	}
 	type msg struct {
-		S string `json:"s"`
-		T int64  `json:"t"`
-		M string `json:"m"`
+		S  string `json:"s"`
+		T  int64  `json:"t"`
+		M  string `json:"m"`
 		ID string `json:"id"`
 	}
 	var seen struct {

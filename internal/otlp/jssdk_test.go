@@ -154,7 +154,7 @@ func checkJSTrace(t *testing.T, n *node, service string, base time.Time, js *jsT
 			"trace.span_id": js.Spans.Root, "span.kind": "server", "type": "server",
 			"duration_ms": 250.0, "status_code": 2.0, "status_message": "payment failed", "error": true,
 			"span.num_events": 1.0,
-			"http.route": "/checkout", "http.status_code": 500.0, "cart.value": 12.75, "user.premium": true,
+			"http.route":      "/checkout", "http.status_code": 500.0, "cart.value": 12.75, "user.premium": true,
 			"cart.items":     `["apple","pear"]`,
 			"exception.type": "Error", "exception.message": "payment failed: card declined",
 		}, []string{"trace.parent_id"}},
