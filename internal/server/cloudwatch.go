@@ -22,6 +22,7 @@ func (s *Server) mountCloudWatchLogs(mux *http.ServeMux) {
 		Log:      s.log.With("component", "cloudwatchlogs"),
 	}
 	api.Init()
+	s.cloudwatch = api
 	mux.HandleFunc("POST /{$}", func(w http.ResponseWriter, r *http.Request) {
 		if cloudwatchlogs.Handles(r) {
 			api.ServeHTTP(w, r)

@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/waggle-hq/waggle/internal/cloudwatchlogs"
 	"github.com/waggle-hq/waggle/internal/config"
 	"github.com/waggle-hq/waggle/internal/honeycomb"
 	"github.com/waggle-hq/waggle/internal/ingest"
@@ -50,6 +51,9 @@ type Server struct {
 
 	// rollbar is the Rollbar API (internal/server/rollbar.go).
 	rollbar *rollbarNode
+	// cloudwatch is the CloudWatch Logs API (cloudwatch.go); the web UI
+	// reads logs through it (ui.go).
+	cloudwatch *cloudwatchlogs.API
 
 	httpLn   net.Listener
 	httpSrv  *http.Server

@@ -25,13 +25,27 @@ func (s *Server) mountUI(ctx context.Context, mux *http.ServeMux) error {
 		Meta:    s.Meta,
 		Engine:  s.Engine,
 		KeyAuth: s.Tenants,
+		Tenants: s.Tenants,
 		Log:     s.log.With("component", "ui"),
 		MountAPIs: func(mux *http.ServeMux, auth tenant.Authenticator) {
-			(&honeycomb.API{Store: s.Store, Pipeline: s.Pipeline, Auth: auth, Engine: s.Engine,
-				Log: s.log.With("component", "honeycomb", "via", "ui")}).Register(mux)
+			// The management routes (keys, environments, dataset
+			// settings) need the tenant administration behind Auth.
+			admin := sessionAdmin{Service: s.Tenants, auth: auth}
+			(&honeycomb.API{Store: s.Store, Pipeline: s.Pipeline, Auth: admin, Engine: s.Engine,
+				Alerting: &honeycomb.Alerting{DB: s.Meta},
+				Log:      s.log.With("component", "honeycomb", "via", "ui")}).Register(mux)
 			(&traceapi.API{Store: s.Store, Engine: s.Engine, Catalog: catalog, Auth: auth,
 				Log: s.log.With("component", "traceapi", "via", "ui")}).Register(mux)
+			if s.cloudwatch != nil {
+				s.cloudwatch.RegisterUI(mux, auth)
+			}
+			if s.rollbar != nil {
+				s.rollbar.api.RegisterUI(mux, auth)
+			}
 		},
+	}
+	if s.rollbar != nil {
+		h.RollbarTokens = s.rollbar.tokens
 	}
 	h.Register(mux)
 	if err := us.CleanExpired(ctx); err != nil {
@@ -50,4 +64,16 @@ func (s *Server) mountUI(ctx context.Context, mux *http.ServeMux) error {
 		s.log.Warn("web UI: no user yet; open this one-time link (valid 24 h) to create the owner account", "setup_url", link)
 	}
 	return nil
+}
+
+// sessionAdmin is the tenant administration with the session's
+// Authenticator: the Honeycomb management API finds the administration
+// behind its Auth, while the principal is the logged-in user's.
+type sessionAdmin struct {
+	*tenant.Service
+	auth tenant.Authenticator
+}
+
+func (a sessionAdmin) Authenticate(ctx context.Context, secret string) (*tenant.Principal, error) {
+	return a.auth.Authenticate(ctx, secret)
 }

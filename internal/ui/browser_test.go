@@ -2,6 +2,9 @@ package ui_test
 
 import (
 	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -19,6 +22,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 )
 
 type lockedBuffer struct {
@@ -44,8 +50,15 @@ func freeAddr(t *testing.T) string {
 
 type waggle struct {
 	base, key string
+	xrayAddr  string
 	log       *lockedBuffer
 }
+
+// The AWS access key pair the binary is started with (CloudWatch Logs).
+const (
+	awsKeyID  = "AKIDUITEST0000000001"
+	awsSecret = "uiTestSecret/0123456789abcdefghijklmnopqr"
+)
 
 // startWaggle builds and starts the real binary.
 func startWaggle(t *testing.T) *waggle {
@@ -57,11 +70,12 @@ func startWaggle(t *testing.T) *waggle {
 		t.Fatalf("build waggle: %v\n%s", err, out)
 	}
 	addr := freeAddr(t)
-	w := &waggle{base: "http://" + addr, key: "uiTestKey0123456789abcdefABCDEF", log: &lockedBuffer{}}
+	w := &waggle{base: "http://" + addr, key: "uiTestKey0123456789abcdefABCDEF", xrayAddr: freeUDPAddr(t), log: &lockedBuffer{}}
 	cmd := exec.Command(bin, "serve")
 	cmd.Env = append(os.Environ(), "WAGGLE_DATA_DIR="+t.TempDir(), "WAGGLE_HTTP_ADDR="+addr,
-		"WAGGLE_OTLP_GRPC_ADDR="+freeAddr(t), "WAGGLE_OTLP_HTTP_ADDR="+freeAddr(t), "WAGGLE_XRAY_ADDR="+freeAddr(t),
-		"WAGGLE_API_KEY="+w.key, "WAGGLE_MEMORY_LIMIT=512MiB")
+		"WAGGLE_OTLP_GRPC_ADDR="+freeAddr(t), "WAGGLE_OTLP_HTTP_ADDR="+freeAddr(t), "WAGGLE_XRAY_ADDR="+w.xrayAddr,
+		"WAGGLE_API_KEY="+w.key, "WAGGLE_MEMORY_LIMIT=512MiB",
+		"WAGGLE_AWS_ACCESS_KEY_ID="+awsKeyID, "WAGGLE_AWS_SECRET_ACCESS_KEY="+awsSecret)
 	cmd.Stdout, cmd.Stderr = w.log, w.log
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -82,11 +96,28 @@ func startWaggle(t *testing.T) *waggle {
 	}
 }
 
-func (w *waggle) post(t *testing.T, path string, body any) {
+// freeUDPAddr is a free port for both UDP and TCP (the X-Ray daemon
+// listens on both).
+func freeUDPAddr(t *testing.T) string {
+	for range 20 {
+		a := freeAddr(t)
+		if c, err := net.ListenPacket("udp", a); err == nil {
+			c.Close()
+			return a
+		}
+	}
+	t.Fatal("no free UDP port")
+	return ""
+}
+
+func (w *waggle) post(t *testing.T, path string, body any, hdr ...string) {
 	b, _ := json.Marshal(body)
 	req, _ := http.NewRequest("POST", w.base+path, bytes.NewReader(b))
 	req.Header.Set("X-Honeycomb-Team", w.key)
 	req.Header.Set("Content-Type", "application/json")
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -182,6 +213,69 @@ func TestUI(t *testing.T) {
 			"timeUnixNano": ns(50 * time.Millisecond), "severityText": "ERROR", "severityNumber": 17,
 			"body": map[string]any{"stringValue": "payment gateway said no"}, "traceId": traceID, "spanId": "b7ad6b7169203331"}}}}}}})
 
+	// The same trace continued by an X-Ray segment (the ledger service,
+	// called by "charge card"), sent over UDP like the X-Ray daemon's
+	// clients do, with the trace id in X-Ray's form.
+	xrayID := "1-" + traceID[:8] + "-" + traceID[8:]
+	sec := func(d time.Duration) float64 { return float64(start.Add(d).UnixNano()) / 1e9 }
+	seg, _ := json.Marshal(map[string]any{"trace_id": xrayID, "id": "e7ad6b7169203334", "parent_id": "b7ad6b7169203331",
+		"name": "ledger", "start_time": sec(50 * time.Millisecond), "end_time": sec(80 * time.Millisecond), "origin": "AWS::EC2::Instance",
+		"http": map[string]any{"request": map[string]any{"method": "POST", "url": "http://ledger/entries"}, "response": map[string]any{"status": 200}}})
+	uc, err := net.Dial("udp", w.xrayAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := uc.Write(append([]byte(`{"format": "json", "version": 1}`+"\n"), seg...)); err != nil {
+		t.Fatal(err)
+	}
+	uc.Close()
+
+	// An error occurrence (Rollbar's item API; a waggle key is a Rollbar
+	// token) in the same trace, with a stack trace of library and app
+	// frames.
+	w.post(t, "/api/1/item/", map[string]any{"access_token": w.key, "data": map[string]any{
+		"environment": "production", "level": "error", "platform": "linux", "language": "python", "framework": "flask",
+		"body": map[string]any{"trace": map[string]any{
+			"exception": map[string]any{"class": "CardDeclined", "message": "card declined by issuer"},
+			"frames": []any{
+				map[string]any{"filename": "/usr/lib/python3/dist-packages/flask/app.py", "lineno": 1516, "method": "full_dispatch_request"},
+				map[string]any{"filename": "/srv/shop/payments.py", "lineno": 42, "method": "charge", "code": "raise CardDeclined(resp.reason)"},
+			}}},
+	}}, "traceparent", "00-"+traceID+"-b7ad6b7169203331-01")
+
+	// Log lines through the CloudWatch Logs API, SigV4-signed.
+	cwl := func(op string, body any) {
+		b, _ := json.Marshal(body)
+		sum := sha256.Sum256(b)
+		req, _ := http.NewRequest("POST", w.base+"/", bytes.NewReader(b))
+		req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+		req.Header.Set("X-Amz-Target", "Logs_20140328."+op)
+		if err := v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: awsKeyID, SecretAccessKey: awsSecret},
+			req, hex.EncodeToString(sum[:]), "logs", "us-east-1", time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rb, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("CloudWatch Logs %s: %d %s", op, resp.StatusCode, rb)
+		}
+	}
+	cwl("CreateLogGroup", map[string]any{"logGroupName": "/shop/api"})
+	cwl("CreateLogStream", map[string]any{"logGroupName": "/shop/api", "logStreamName": "web-1"})
+	var lines []map[string]any
+	for i := range 20 {
+		msg := fmt.Sprintf("INFO GET /cart 200 %d ms", 5+i)
+		if i == 13 {
+			msg = "ERROR payment gateway timeout order=A-1013"
+		}
+		lines = append(lines, map[string]any{"timestamp": now.Add(-3*time.Minute + time.Duration(i)*time.Second).UnixMilli(), "message": msg})
+	}
+	cwl("PutLogEvents", map[string]any{"logGroupName": "/shop/api", "logStreamName": "web-1", "logEvents": lines})
+
 	t.Run("session API guards", func(t *testing.T) { sessionGuards(t, w, setupURL) })
 
 	if _, err := exec.LookPath("node"); err != nil {
@@ -207,6 +301,12 @@ func TestUI(t *testing.T) {
 		"trace_tree":       [][2]any{{0, "GET /checkout"}, {1, "charge card"}, {2, "SELECT cart"}, {1, "render"}},
 		"trace_error_span": "charge card",
 		"trace_log":        "payment gateway said no",
+		"xray_span":        "ledger",
+		"trace_id":         traceID,
+		"error_title":      "CardDeclined: card declined by issuer",
+		"log_group":        "/shop/api",
+		"log_pattern":      "ERROR timeout",
+		"log_line":         "ERROR payment gateway timeout order=A-1013",
 	})
 	cmd := exec.Command("node", "e2e/run.mjs")
 	cmd.Dir = "../../web"

@@ -64,6 +64,11 @@ type Handler struct {
 	// route (POST /api/v1/bubbleup/{dataset}).
 	KeyAuth tenant.Authenticator
 	Log     *slog.Logger
+	// Tenants, if set, serves the settings page's AWS access key pairs
+	// and the session's team.
+	Tenants *tenant.Service
+	// RollbarTokens, if set, serves the settings page's Rollbar tokens.
+	RollbarTokens *tenant.RollbarTokens
 	// MountAPIs mounts the existing API handlers (Honeycomb, traces) on the
 	// session mux with the given Authenticator.
 	MountAPIs func(mux *http.ServeMux, auth tenant.Authenticator)
@@ -114,6 +119,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	authed.HandleFunc("GET /users", h.handleUsers)
 	authed.HandleFunc("POST /users", h.handleCreateUser)
 	authed.HandleFunc("POST /bubbleup/{dataset}", h.sessionBubbleUp)
+	h.registerSettings(authed)
 	if h.MountAPIs != nil {
 		h.MountAPIs(authed, sessionAuth{})
 	}
@@ -310,8 +316,10 @@ type envJSON struct {
 }
 
 type sessionJSON struct {
-	SetupNeeded  bool      `json:"setup_needed"`
-	User         *userJSON `json:"user,omitempty"`
+	SetupNeeded bool      `json:"setup_needed"`
+	User        *userJSON `json:"user,omitempty"`
+	// Team is the team's slug (the Honeycomb v2 API's path).
+	Team         string    `json:"team,omitempty"`
 	CSRF         string    `json:"csrf,omitempty"`
 	Environments []envJSON `json:"environments,omitempty"`
 }
@@ -319,6 +327,11 @@ type sessionJSON struct {
 func (h *Handler) sessionView(ctx context.Context, u meta.User, secret string) (sessionJSON, error) {
 	uv := userView(u)
 	out := sessionJSON{User: &uv, CSRF: users.CSRFToken(secret)}
+	if h.Tenants != nil {
+		if t, err := h.Tenants.Team(ctx, u.Team); err == nil {
+			out.Team = t.Slug
+		}
+	}
 	envs, err := h.Users.Environments(ctx)
 	if err != nil {
 		return out, err

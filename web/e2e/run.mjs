@@ -141,11 +141,18 @@ try {
   const traces = page.getByRole("table", { name: "Traces" });
   await traces.getByRole("row").nth(1).waitFor();
   await shot("07-traces");
-  await page.getByRole("link", { name: expect.trace_root }).first().click();
+  // (The error occurrence in the same trace may be listed as its root.)
+  await traces.locator(`a[href$="/traces/${expect.trace_id}"]`).first().click();
   const wf = page.getByTestId("waterfall");
   await wf.locator("[role=treeitem]").first().waitFor();
-  const tree = await wf.locator("[role=treeitem]").evaluateAll((ls) => ls.map((l) => [Number(l.getAttribute("data-depth")), l.getAttribute("data-name")]));
+  // The X-Ray segment (ledger) joins the OTel spans under "charge card".
+  await wf.locator("[role=treeitem]", { hasText: expect.xray_span }).first().waitFor({ timeout: 10000 }).catch(() => {});
+  const all = await wf.locator("[role=treeitem]").evaluateAll((ls) => ls.map((l) => [Number(l.getAttribute("data-depth")), l.getAttribute("data-name"), l.textContent]));
+  const xr = all.filter((r) => r[2].includes(expect.xray_span));
+  const tree = all.filter((r) => !r[2].includes(expect.xray_span)).map((r) => [r[0], r[1]]);
   check("waterfall span tree", JSON.stringify(tree) === JSON.stringify(expect.trace_tree), JSON.stringify(tree));
+  const chargeAt = all.findIndex((r) => r[1] === "charge card");
+  check("X-Ray segment in the OTel trace, under its parent span", xr.length === 1 && xr[0][0] === 2 && all.indexOf(xr[0]) > chargeAt, JSON.stringify(all.map((r) => [r[0], r[1]])));
   const errRows = await wf.locator("[role=treeitem].error").evaluateAll((ls) => ls.map((l) => l.getAttribute("data-name")));
   check("errored span marked", JSON.stringify(errRows) === JSON.stringify([expect.trace_error_span]), JSON.stringify(errRows));
   // Keyboard: ArrowDown selects the next span and shows its fields.
@@ -162,7 +169,97 @@ try {
   const first = await page.locator(".history li").first().textContent();
   check("query history, newest first", first.includes("HEATMAP(duration_ms)"), first);
   await shot("09-history");
+
+  // 6. Errors: the list, the item with its stack trace, resolving it, the
+  // link to the occurrence's trace.
+  await page.goto(base + "/ui/errors");
+  const items = page.getByRole("table", { name: "Error items" });
+  await items.getByRole("link", { name: new RegExp(expect.error_title) }).waitFor();
+  await page.waitForTimeout(300);
+  check("error item listed with its occurrence count", (await items.locator("tbody tr").first().locator("td.num").textContent()) === "1");
+  check("error item has a sparkline", (await items.locator("svg.spark").count()) === 1);
+  await shot("10-errors");
+  await items.getByRole("link", { name: new RegExp(expect.error_title) }).click();
+  await page.locator(".frame").first().waitFor();
+  const frames = await page.locator(".frame").evaluateAll((ls) => ls.map((l) => [l.getAttribute("data-in-app"), l.querySelector(".fn").textContent]));
+  check("stack trace frames, app frame highlighted", frames.length === 2 && frames[1][0] === "true" && frames[0][0] === "false" && frames[1][1].endsWith("payments.py"), JSON.stringify(frames));
+  const traceLink = page.getByTestId("occurrence-trace");
+  await traceLink.waitFor();
+  check("occurrence links to its trace", (await traceLink.getAttribute("href")).endsWith("/traces/" + expect.trace_id), await traceLink.getAttribute("href"));
+  await shot("11-error-item");
+  await page.getByRole("button", { name: "Resolve" }).click();
+  await page.getByRole("button", { name: "Reactivate" }).waitFor();
+  check("resolve changes the status", (await page.getByTestId("item-status").textContent()) === "resolved");
+  await page.reload();
+  await page.getByTestId("item-status").waitFor();
+  check("the status change is kept", (await page.getByTestId("item-status").textContent()) === "resolved");
+  await traceLink.click();
+  await page.getByTestId("waterfall").locator("[role=treeitem]").first().waitFor();
+  check("the trace link opens the waterfall", page.url().includes(expect.trace_id));
+
+  // 7. Logs: the group, a filter-pattern search, the live tail.
+  await page.goto(base + "/ui/logs");
+  await page.getByRole("link", { name: expect.log_group }).click();
+  await page.getByTestId("log-filter").fill(expect.log_pattern);
+  await page.getByRole("button", { name: "Search" }).click();
+  await page.waitForURL(/q=ERROR/);
+  const logs = page.getByRole("table", { name: "Log events" });
+  await logs.getByRole("row").nth(1).waitFor();
+  const logRows = await logs.getByRole("row").evaluateAll((rs) => rs.slice(1).map((r) => r.querySelectorAll("[role=cell]")[2].textContent));
+  check("filter pattern finds the one line", logRows.length === 1 && logRows[0] === expect.log_line, JSON.stringify(logRows));
+  await shot("12-logs-search");
+  await page.getByTestId("log-filter").fill("");
+  await page.getByRole("button", { name: "Search" }).click();
+  await page.getByTestId("live-tail").click();
+  await logs.getByRole("row").nth(20).waitFor();
+  check("live tail shows the recent lines", (await logs.getAttribute("aria-rowcount")) === "21", await logs.getAttribute("aria-rowcount"));
+  await page.getByRole("button", { name: "Pause" }).click();
+  check("live tail pauses", (await page.getByRole("button", { name: "Resume" }).count()) === 1);
+  await shot("13-logs-tail");
+
+  // 8. Save a query to a new board; the board renders it.
+  await page.goto(base + "/ui/query?ds=shop&calc=COUNT&group=endpoint");
+  await table.getByRole("row").nth(1).waitFor();
+  await page.getByTestId("save-query").click();
+  const dlg = page.getByRole("dialog", { name: "Save query" });
+  await dlg.getByLabel("Name").fill("Requests by endpoint");
+  await dlg.getByLabel("Add to board").selectOption("new");
+  await dlg.getByLabel("New board name").fill("Shop overview");
+  await shot("14-save-query");
+  await dlg.getByRole("button", { name: "Save query" }).click();
+  await page.getByTestId("saved-board-link").click();
+  const panel = page.getByTestId("board-panel").first();
+  await panel.locator("canvas").first().waitFor();
+  check("the board renders the saved query", (await panel.getByRole("heading").textContent()).includes("Requests by endpoint"));
+  await page.waitForTimeout(300);
+  await shot("15-board");
+  await page.goto(base + "/ui/boards?ds=shop");
+  await page.getByRole("button", { name: "Requests by endpoint" }).waitFor();
+  check("saved query listed", true);
+
+  // 9. API keys: the secret is shown once.
+  await page.goto(base + "/ui/settings/keys");
+  await page.getByTestId("key-name").fill("ci ingest");
+  await page.getByRole("button", { name: "Create key" }).click();
+  const secret = await page.getByTestId("key-secret").locator("code.secret").textContent();
+  check("a new key's secret is shown", secret.length >= 20, secret);
+  await page.getByRole("table", { name: "API keys" }).getByText("ci ingest").waitFor();
+  await shot("16-keys");
+  await page.reload();
+  await page.getByRole("table", { name: "API keys" }).getByText("ci ingest").waitFor();
+  check("and only once", (await page.getByTestId("key-secret").count()) === 0 && !(await page.content()).includes(secret));
+  for (const [tab, name] of [["account", "17-settings-account"], ["users", "18-settings-users"], ["datasets", "19-settings-datasets"]]) {
+    await page.goto(base + "/ui/settings/" + tab + "?ds=shop");
+    await page.waitForLoadState("networkidle");
+    await shot(name);
+  }
+  await page.goto(base + "/ui/triggers?ds=shop");
+  await page.waitForLoadState("networkidle");
+  await shot("20-triggers");
   check("no console errors", consoleErrors.length === 0, consoleErrors.join(" | "));
+  await page.goto(base + "/ui/slos?ds=shop");
+  await page.waitForLoadState("networkidle");
+  await shot("21-slos");
 } catch (e) {
   failed++;
   console.log("FAIL exception: " + (e && e.stack || e));

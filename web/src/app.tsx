@@ -10,6 +10,11 @@ import { QueryPage } from "./pages/Query";
 import { TracesPage } from "./pages/Traces";
 import { TracePage } from "./pages/Trace";
 import { HistoryPage } from "./pages/History";
+import { LogsPage } from "./pages/Logs";
+import { ErrorsPage, ErrorItemPage } from "./pages/Errors";
+import { BoardsPage, BoardPage } from "./pages/Boards";
+import { TriggersPage, SLOsPage } from "./pages/Triggers";
+import { SettingsPage } from "./pages/Settings";
 
 export interface PageProps { route: Route; session: api.Session; datasets: api.Dataset[]; dataset: string; }
 
@@ -18,9 +23,19 @@ const ROUTES: { match: RegExp; page: ComponentType<PageProps>; nav?: string }[] 
   { match: /^\/traces$/, page: TracesPage, nav: "Traces" },
   { match: /^\/traces\/[^/]+$/, page: TracePage },
   { match: /^\/history$/, page: HistoryPage, nav: "History" },
+  { match: /^\/logs$/, page: LogsPage },
+  { match: /^\/errors$/, page: ErrorsPage },
+  { match: /^\/errors\/[^/]+$/, page: ErrorItemPage },
+  { match: /^\/boards$/, page: BoardsPage },
+  { match: /^\/boards\/[^/]+$/, page: BoardPage },
+  { match: /^\/triggers$/, page: TriggersPage },
+  { match: /^\/slos$/, page: SLOsPage },
+  { match: /^\/settings(\/[a-z]+)?$/, page: SettingsPage },
 ];
 const NAV: { to: string; label: string }[] = [
-  { to: "/query", label: "Query" }, { to: "/traces", label: "Traces" }, { to: "/history", label: "History" },
+  { to: "/query", label: "Query" }, { to: "/traces", label: "Traces" }, { to: "/logs", label: "Logs" }, { to: "/errors", label: "Errors" },
+  { to: "/boards", label: "Boards" }, { to: "/triggers", label: "Triggers" }, { to: "/slos", label: "SLOs" }, { to: "/history", label: "History" },
+  { to: "/settings", label: "Settings" },
 ];
 
 export function App() {
@@ -29,6 +44,7 @@ export function App() {
   const [error, setError] = useState("");
   const load = () => api.session().then((s) => {
     api.setCSRF(s.csrf || "");
+    api.setTeam(s.team || "");
     setSession(s);
   }).catch((e) => setError(String(e.message || e)));
   useEffect(() => { load(); api.setOnUnauthorized(() => load()); }, []);
@@ -44,6 +60,7 @@ export function App() {
 
 function Shell(props: { route: Route; session: api.Session; onLogout: () => void }) {
   const { route, session } = props;
+  api.setTeam(session.team || "");
   const envs = session.environments || [];
   const [env, setEnv] = useState(() => localStorage.getItem("waggle.env") || envs[0]?.slug || "");
   const [datasets, setDatasets] = useState<api.Dataset[] | null>(null);

@@ -4,7 +4,8 @@
 import type { ComponentChildren } from "preact";
 import { useState } from "preact/hooks";
 
-export interface Col<T> { key: string; label: string; render: (row: T) => ComponentChildren; numeric?: boolean; }
+export interface Col<T> { key: string; label: string; render: (row: T) => ComponentChildren; numeric?: boolean;
+  /** CSS flex of the column (default 1: equal widths). */ flex?: string; }
 
 const ROW = 30;
 
@@ -20,7 +21,7 @@ export function VirtualTable<T>(props: {
   return (
     <div class="vtable" role="table" aria-label={props.label} aria-rowcount={props.rows.length + 1}>
       <div class="vrow vhead" role="row">
-        {props.cols.map((c) => <div role="columnheader" class={"vcell" + (c.numeric ? " num" : "")} key={c.key}>{c.label}</div>)}
+        {props.cols.map((c) => <div role="columnheader" class={"vcell" + (c.numeric ? " num" : "")} key={c.key} style={c.flex ? { flex: c.flex } : undefined}>{c.label}</div>)}
       </div>
       <div class="vbody" style={{ height: Math.min(h, props.rows.length * ROW + 2) + "px" }} onScroll={(e) => setTop((e.target as HTMLElement).scrollTop)}>
         <div style={{ height: props.rows.length * ROW + "px", position: "relative" }}>
@@ -31,7 +32,7 @@ export function VirtualTable<T>(props: {
                 style={{ position: "absolute", top: i * ROW + "px", left: 0, right: 0, height: ROW + "px" }}
                 tabIndex={props.onRow ? 0 : undefined} title={props.onRow ? props.rowTitle : undefined}
                 onClick={() => props.onRow?.(r)} onKeyDown={(e) => { if (e.key === "Enter") props.onRow?.(r); }}>
-                {props.cols.map((c) => <div role="cell" class={"vcell" + (c.numeric ? " num" : "")} key={c.key}>{c.render(r)}</div>)}
+                {props.cols.map((c) => <div role="cell" class={"vcell" + (c.numeric ? " num" : "")} key={c.key} style={c.flex ? { flex: c.flex } : undefined}>{c.render(r)}</div>)}
               </div>
             );
           })}

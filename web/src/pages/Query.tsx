@@ -9,6 +9,7 @@ import { VirtualTable, type Col } from "../components/VirtualTable";
 import { LineChart } from "../components/LineChart";
 import { Heatmap, type Region } from "../components/Heatmap";
 import { BubbleUpPanel } from "../components/BubbleUp";
+import { SaveQuery } from "../components/SaveQuery";
 import { fmtNum } from "../components/colors";
 import { navigate } from "../router";
 import {
@@ -133,6 +134,7 @@ export function QueryPage({ route, dataset }: PageProps) {
             </select>
           </label>
           <button type="submit" class="primary" disabled={!dataset} data-testid="run">Run query</button>
+          <span class="save-wrap"><SaveQuery dataset={dataset} spec={spec} disabled={!dataset || !ran || errors.length > 0} /></span>
           <span class="hint">Ctrl+Enter runs</span>
         </div>
       </form>

@@ -45,8 +45,11 @@ export function TracePage({ route }: PageProps) {
   const rows = useMemo(() => (t ? buildRows(t, collapsed) : []), [t, collapsed]);
   if (err) return <p role="alert" class="error">{err}</p>;
   if (!t) return <p aria-busy="true">Loading trace…</p>;
-  const t0 = Date.parse(t.start);
-  const total = Math.max(t.duration_ms, 0.001);
+  // The bars are scaled to the spans' extent: events of the trace outside
+  // its spans (an error reported later) must not squeeze them.
+  const starts = t.spans.map((s) => Date.parse(s.start));
+  const t0 = starts.length ? Math.min(...starts) : Date.parse(t.start);
+  const total = Math.max(t.spans.length ? Math.max(...t.spans.map((s, i) => starts[i] + s.duration_ms)) - t0 : t.duration_ms, 0.001);
   const span = t.spans.find((s) => s.span_id === sel);
   const missing = t.spans.filter((s) => s.parent_id && !t.spans.some((p) => p.span_id === s.parent_id)).length;
   const toggle = (sid: string) => { const n = new Set(collapsed); n.has(sid) ? n.delete(sid) : n.add(sid); setCollapsed(n); };
