@@ -75,7 +75,8 @@ func BenchmarkWrite(b *testing.B) {
 }
 
 func benchmarkWrite(b *testing.B, batch int) {
-	s, err := Open(Options{Dir: b.TempDir(), MemoryLimit: 2 << 30})
+	dir := b.TempDir()
+	s, err := Open(Options{Dir: dir, MemoryLimit: 2 << 30})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -93,11 +94,14 @@ func benchmarkWrite(b *testing.B, batch int) {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
+	m := newWriteMeter(dir)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		if err := s.Write(ctx, event.Batch{Env: 1, Events: batches[i%pool]}); err != nil {
 			b.Fatal(err)
 		}
+		m.sampleWAL()
 	}
-	b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "events/s")
+	b.StopTimer()
+	m.report(b, b.N*batch)
 }
