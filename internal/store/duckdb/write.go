@@ -2,14 +2,11 @@ package duckdb
 
 import (
 	"context"
-	"database/sql/driver"
 	"errors"
 	"fmt"
 	"sort"
 	"strings"
 	"time"
-
-	duckdb "github.com/duckdb/duckdb-go/v2"
 
 	"github.com/waggle-hq/waggle/internal/event"
 	"github.com/waggle-hq/waggle/internal/store"
@@ -370,6 +367,7 @@ func (s *Store) appendGroup(ctx context.Context, dy *day, t *table, fresh bool, 
 	var cols []string
 	var types []event.Type
 	var traceCol *column = d.cols[TraceIDColumn]
+	var pre colCache
 	for _, e := range g.events {
 		for i := range e.Fields {
 			f := &e.Fields[i]
@@ -377,7 +375,7 @@ func (s *Store) appendGroup(ctx context.Context, dy *day, t *table, fresh bool, 
 			if ty == event.TypeNull {
 				continue
 			}
-			c := d.cols[f.Key]
+			c := pre.lookup(d, i, f.Key)
 			k := c.slot*4 + int(ty) - 1
 			if pos[k] < 0 {
 				pos[k] = int32(len(cols))
@@ -411,15 +409,28 @@ func (s *Store) appendGroup(ctx context.Context, dy *day, t *table, fresh bool, 
 		}
 	}
 	st.minTs, st.maxTs = int64(1<<63-1), int64(-1<<63)
-	tr := map[int64][2]int64{}
+	tr := make(map[int64][2]int64, len(g.events)/4)
+	var cache colCache
 	err := s.w.Raw(func(dc any) error {
-		a, err := duckdb.NewAppenderWithColumns(dc.(driver.Conn), dy.alias, "main", tableName(d.id), append([]string{"ts", "sr"}, cols...))
+		conn, err := rawConn(dc)
 		if err != nil {
 			return err
 		}
-		row := make([]driver.Value, 2+len(cols))
+		kinds := append([]event.Type{event.TypeInt, event.TypeInt}, types...)
+		nullable := make([]bool, len(kinds))
+		for i := 2; i < len(nullable); i++ {
+			nullable[i] = true
+		}
+		a, err := newChunkAppender(conn, dy.alias, tableName(d.id), append([]string{"ts", "sr"}, cols...), kinds, nullable)
+		if err != nil {
+			return err
+		}
 		for _, e := range g.events {
-			clear(row)
+			row, err := a.next()
+			if err != nil {
+				a.close()
+				return err
+			}
 			ts := nanos(e.Time)
 			sr := e.SampleRate
 			if sr <= 0 {
@@ -429,24 +440,25 @@ func (s *Store) appendGroup(ctx context.Context, dy *day, t *table, fresh bool, 
 				st.sampled = true
 			}
 			st.minTs, st.maxTs = min(st.minTs, ts), max(st.maxTs, ts)
-			row[0], row[1] = ts, sr
+			a.setInt(0, row, ts)
+			a.setInt(1, row, sr)
 			for i := range e.Fields {
 				f := &e.Fields[i]
 				ty := f.Value.Type()
 				if ty == event.TypeNull {
 					continue
 				}
-				c := d.cols[f.Key]
-				p := pos[c.slot*4+int(ty)-1]
+				c := cache.lookup(d, i, f.Key)
+				p := 2 + int(pos[c.slot*4+int(ty)-1])
 				switch ty {
 				case event.TypeString:
-					row[2+p] = f.Value.Str()
+					a.setString(p, row, f.Value.Str())
 				case event.TypeInt:
-					row[2+p] = f.Value.Int()
+					a.setInt(p, row, f.Value.Int())
 				case event.TypeFloat:
-					row[2+p] = f.Value.Float()
+					a.setFloat(p, row, f.Value.Float())
 				case event.TypeBool:
-					row[2+p] = f.Value.Bool()
+					a.setBool(p, row, f.Value.Bool())
 				}
 				if c == traceCol {
 					h := traceHash(f.Value.Text())
@@ -457,12 +469,8 @@ func (s *Store) appendGroup(ctx context.Context, dy *day, t *table, fresh bool, 
 					tr[h] = [2]int64{min(r[0], ts), max(r[1], ts)}
 				}
 			}
-			if err := a.AppendRow(row...); err != nil {
-				a.Close()
-				return err
-			}
 		}
-		return a.Close()
+		return a.close()
 	})
 	if err != nil {
 		return nil, fmt.Errorf("append to %q: %w", d.name, err)
@@ -472,25 +480,56 @@ func (s *Store) appendGroup(ctx context.Context, dy *day, t *table, fresh bool, 
 	return added, nil
 }
 
+// colCache finds the columns of an event's fields by position first: events
+// of one client carry their fields in the same order (decoders even share
+// the key strings), so a string comparison replaces most map lookups.
+type colCache struct {
+	keys []string
+	cols []*column
+}
+
+func (cc *colCache) lookup(d *dataset, i int, key string) *column {
+	if i < len(cc.keys) && cc.keys[i] == key {
+		return cc.cols[i]
+	}
+	c := d.cols[key]
+	for len(cc.keys) <= i {
+		cc.keys = append(cc.keys, "")
+		cc.cols = append(cc.cols, nil)
+	}
+	cc.keys[i], cc.cols[i] = key, c
+	return c
+}
+
 // appendTraces adds trace index rows inside the open transaction.
 func (s *Store) appendTraces(ctx context.Context, dy *day, all []dsTraces) error {
 	if len(all) == 0 {
 		return nil
 	}
 	err := s.w.Raw(func(dc any) error {
-		a, err := duckdb.NewAppender(dc.(driver.Conn), dy.alias, "main", "traces")
+		conn, err := rawConn(dc)
+		if err != nil {
+			return err
+		}
+		a, err := newChunkAppender(conn, dy.alias, "traces", []string{"h", "ds", "min_ts", "max_ts"},
+			[]event.Type{event.TypeInt, event.TypeInt, event.TypeInt, event.TypeInt}, make([]bool, 4))
 		if err != nil {
 			return err
 		}
 		for _, dt := range all {
 			for h, r := range dt.traces {
-				if err := a.AppendRow(h, dt.ds, r[0], r[1]); err != nil {
-					a.Close()
+				row, err := a.next()
+				if err != nil {
+					a.close()
 					return err
 				}
+				a.setInt(0, row, h)
+				a.setInt(1, row, dt.ds)
+				a.setInt(2, row, r[0])
+				a.setInt(3, row, r[1])
 			}
 		}
-		return a.Close()
+		return a.close()
 	})
 	if err != nil {
 		return fmt.Errorf("index traces: %w", err)
