@@ -40,8 +40,13 @@ type Assembler struct {
 	orphans  map[traceKey][]*held
 	nOrphans int
 	// services maps entity ids to their segment's name, so that later
-	// streamed subsegments find their service.
-	services map[heldKey]svcEntry
+	// streamed subsegments find their service. Two generations: entries
+	// move to old when services fills up (maxServices/2) or serviceTTL
+	// passes, and old is dropped at the next rotation; lookups read both.
+	// No sweep walks them (at 50,000 segments/s a walk per flush would
+	// dominate), and memory stays bounded.
+	services, oldServices map[heldKey]string
+	rotated               time.Time
 }
 
 type heldKey struct {
@@ -61,19 +66,18 @@ type held struct {
 	until   time.Time
 }
 
-type svcEntry struct {
-	name  string
-	until time.Time
-}
+// serviceTTL is how long an entity's service is remembered at least
+// (unless maxServices entities arrive first), and twice that at most.
+const serviceTTL = 5 * time.Minute
 
-// serviceTTL is how long an entity's service is remembered.
-const serviceTTL = 10 * time.Minute
+// maxServices bounds the entities whose service is remembered.
+const maxServices = 1 << 20
 
 func (a *Assembler) init() {
 	if a.pending == nil {
 		a.pending = map[heldKey]*held{}
 		a.orphans = map[traceKey][]*held{}
-		a.services = map[heldKey]svcEntry{}
+		a.services = map[heldKey]string{}
 	}
 	if a.InProgressTTL <= 0 {
 		a.InProgressTTL = 15 * time.Minute
@@ -137,15 +141,19 @@ func (a *Assembler) Add(env event.EnvID, s *Segment, now time.Time, out []event.
 
 // serviceOf returns the service a subsegment belongs to, "" if unknown.
 func (a *Assembler) serviceOf(env event.EnvID, s *Segment) string {
-	if e, ok := a.services[heldKey{env, s.TraceID + s.ParentID}]; ok {
-		return e.name
+	k := heldKey{env, s.TraceID + s.ParentID}
+	if n, ok := a.services[k]; ok {
+		return n
 	}
-	return ""
+	return a.oldServices[k]
 }
 
 // remember records the service of s and everything nested in it.
 func (a *Assembler) remember(env event.EnvID, s *Segment, svc string, now time.Time) {
-	a.services[heldKey{env, s.TraceID + s.ID}] = svcEntry{svc, now.Add(serviceTTL)}
+	if len(a.services) >= maxServices/2 || now.Sub(a.rotated) > serviceTTL {
+		a.oldServices, a.services, a.rotated = a.services, make(map[heldKey]string, len(a.services)/2), now
+	}
+	a.services[heldKey{env, s.TraceID + s.ID}] = svc
 	for _, c := range s.Subsegments {
 		a.remember(env, c, svc, now)
 	}
@@ -182,7 +190,7 @@ func (a *Assembler) release(env event.EnvID, trace string, now time.Time, out []
 }
 
 // Sweep writes what has been held past its time: in-progress documents
-// as they are, orphans under UnknownService. It also forgets old services.
+// as they are, orphans under UnknownService.
 func (a *Assembler) Sweep(now time.Time, out []event.Event) []event.Event {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -211,11 +219,6 @@ func (a *Assembler) Sweep(now time.Time, out []event.Event) []event.Event {
 			delete(a.orphans, tk)
 		} else {
 			a.orphans[tk] = kept
-		}
-	}
-	for k, e := range a.services {
-		if now.After(e.until) {
-			delete(a.services, k)
 		}
 	}
 	return out

@@ -534,3 +534,40 @@ func TestUnsignedProxy(t *testing.T) {
 		}
 	}
 }
+
+// TestAnnotationPrefilter: annotation terms first find the traces with a
+// span that carries the annotation (on a subsegment here, not the entry
+// span), so only those traces are read.
+func TestAnnotationPrefilter(t *testing.T) {
+	h := newHarness(t)
+	now := time.Now().Truncate(time.Second)
+	var docs []string
+	for i := range 300 {
+		hex := fmt.Sprintf("%08x%024x", now.Unix()-60, i)
+		sub := ""
+		if i%100 == 5 {
+			sub = `,"subsegments":[{"id":"` + fmt.Sprintf("%016x", 0x10000+i) + `","name":"db","start_time":` + fmt.Sprint(now.Unix()-60) + `.2,"end_time":` + fmt.Sprint(now.Unix()-60) + `.3,"annotations":{"tag":"rare","n":` + fmt.Sprint(i) + `}}]`
+		}
+		docs = append(docs, seg(hex, fmt.Sprintf("%016x", i+1), "svc", float64(now.Unix()-60), 0.5, sub))
+	}
+	h.put(t, docs...)
+	cl := h.client(secret)
+	start, end := now.Add(-5*time.Minute), now
+	for expr, want := range map[string][2]int64{
+		`annotation.tag = "rare"`:              {3, 3},
+		`annotation.tag`:                       {3, 3},
+		`annotation.n > 100`:                   {2, 2},
+		`annotation.tag BEGINSWITH "ra" fault`: {0, 0}, // both pushed down: nothing to read
+		`annotation.tag = "none"`:              {0, 0},
+		`annotation.missing`:                   {0, 300}, // no such column: every trace is read
+		`annotation.tag = "rare" OR fault`:     {3, 300}, // OR: no pre-filter
+	} {
+		out, err := cl.GetTraceSummaries(context.Background(), &awsxray.GetTraceSummariesInput{StartTime: &start, EndTime: &end, FilterExpression: aws.String(expr)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := [2]int64{int64(len(out.TraceSummaries)), *out.TracesProcessedCount}; got != want {
+			t.Errorf("%s: %d summaries, %d read; want %v", expr, got[0], got[1], want)
+		}
+	}
+}

@@ -248,6 +248,20 @@ func (a *API) summaries(c *call, expr filter.Expr, start, end time.Time, next st
 	push := filter.Pushdown(expr, cols)
 	groups := a.groupResolver(c)
 	res := &summariesResult{TraceSummaries: []map[string]any{}, ApproximateTime: secs(a.Now())}
+	if any := filter.AnySpanPushdown(expr, cols); len(any) > 0 {
+		// Annotations may be on any span: find the traces that have one
+		// first, and look only at their entry spans.
+		ids, ok, err := a.tracesWith(c, cols, any, start, end.Add(traceTail))
+		if err != nil {
+			return nil, a.internal("trace summaries", err)
+		}
+		if ok {
+			if len(ids) == 0 {
+				return res, nil
+			}
+			push = append(push, specFilter(xray.FTraceID, "in", ids))
+		}
+	}
 	seen := map[string]bool{}
 	for _, id := range cur.Seen {
 		seen[id] = true
@@ -296,6 +310,52 @@ func (a *API) summaries(c *call, expr filter.Expr, start, end time.Time, next st
 		res.NextToken = &tok
 	}
 	return res, nil
+}
+
+// maxPrefilter bounds the spans a pre-filter reads (the query engine's
+// largest raw limit); past it the pre-filter is not used (the trace-level
+// scan decides alone).
+const maxPrefilter = query.MaxLimitNoSeries - 1
+
+// tracesWith returns the distinct trace ids of the spans in [start, end)
+// that match every filter; ok is false when there are more than
+// maxPrefilter spans or a filter does not apply to its column.
+func (a *API) tracesWith(c *call, cols map[string]query.ColumnInfo, fs []query.SpecFilter, start, end time.Time) ([]string, bool, error) {
+	if _, ok := cols[xray.FTraceID]; !ok {
+		return nil, false, nil
+	}
+	st, en := start.Unix(), end.Unix()+1
+	spec := &query.Spec{Filters: append([]query.SpecFilter{specFilter(xray.FTraceID, "exists", nil)}, fs...), StartTime: &st, EndTime: &en}
+	plan, err := a.Engine.Plan(c.ctx, c.env, nil, spec, query.Options{DisableSeries: true, Limit: maxPrefilter + 1, Now: a.Now()})
+	if err != nil {
+		var qe *query.Error
+		if errors.As(err, &qe) {
+			return nil, false, nil
+		}
+		return nil, false, err
+	}
+	plan.Start, plan.End = start, end
+	res, err := a.Exec.Execute(c.ctx, c.env, plan)
+	if err != nil {
+		return nil, false, err
+	}
+	if len(res.Events) > maxPrefilter {
+		return nil, false, nil
+	}
+	seen := map[string]bool{}
+	ids := []string{}
+	for _, ev := range res.Events {
+		for _, f := range ev.Fields {
+			if f.Key == xray.FTraceID {
+				if id := f.Value.Text(); !seen[id] {
+					seen[id] = true
+					ids = append(ids, id)
+				}
+				break
+			}
+		}
+	}
+	return ids, true, nil
 }
 
 type serviceID struct {

@@ -424,3 +424,47 @@ func pushTerm(x *Term, cols map[string]query.ColumnInfo) (query.SpecFilter, bool
 	}
 	return query.SpecFilter{}, false
 }
+
+// AnySpanPushdown returns, for the top-level conjunction's annotation
+// terms (which hold when any span of the trace matches), query-spec
+// filters on the spans that carry them: the traces with such a span are a
+// superset of the matching traces, and usually far fewer than all. Terms
+// whose column does not exist are left out (Eval decides).
+func AnySpanPushdown(e Expr, cols map[string]query.ColumnInfo) []query.SpecFilter {
+	var out []query.SpecFilter
+	var walk func(Expr)
+	walk = func(e Expr) {
+		switch x := e.(type) {
+		case *And:
+			walk(x.L)
+			walk(x.R)
+		case *Term:
+			if !strings.HasPrefix(x.Key, "annotation.") {
+				return
+			}
+			if _, ok := cols[x.Key]; !ok {
+				return
+			}
+			switch {
+			case x.Op == "":
+				out = append(out, spec(x.Key, "exists", nil))
+			case x.Kind == 's' && x.Op == "=":
+				out = append(out, spec(x.Key, "=", x.Str))
+			case x.Kind == 's' && x.Op == "CONTAINS" && x.Str != "":
+				out = append(out, spec(x.Key, "contains", x.Str))
+			case x.Kind == 's' && x.Op == "BEGINSWITH":
+				out = append(out, spec(x.Key, "starts-with", x.Str))
+			case x.Kind == 's' && x.Op == "ENDSWITH":
+				out = append(out, spec(x.Key, "ends-with", x.Str))
+			case x.Kind == 'n' && x.Op != "!=":
+				out = append(out, spec(x.Key, x.Op, x.Num))
+			case x.Kind == 'b' && x.Op == "=":
+				out = append(out, spec(x.Key, "=", x.Bool))
+			case x.Kind == 'b' && x.Op == "!=":
+				out = append(out, spec(x.Key, "=", !x.Bool))
+			}
+		}
+	}
+	walk(e)
+	return out
+}
