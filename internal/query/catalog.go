@@ -10,6 +10,9 @@ import (
 // spec: its logical type.
 type ColumnInfo struct {
 	Type event.Type
+	// Derived is set for a derived column (derived.go): Type is then its
+	// expression's type.
+	Derived *DerivedColumn
 }
 
 // Catalog describes the columns of datasets. The engine validates every spec

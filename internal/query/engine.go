@@ -26,6 +26,8 @@ type Engine struct {
 	cat  Catalog
 	repo Repository
 	log  *slog.Logger
+	// derived supplies derived column definitions (derived.go); nil: none.
+	derived DerivedSource
 }
 
 // EngineOption configures an Engine.
@@ -112,7 +114,15 @@ func (e *Engine) compile(ctx context.Context, env event.EnvID, datasets []string
 	if af, ok := e.exec.(AggregateFilterer); ok {
 		opts.aggregateWhere = af.AggregateFilters()
 	}
-	return compile(spec, cols, slugs, opts)
+	if cols, err = e.withDerived(ctx, env, slugs, datasets, cols); err != nil {
+		return nil, err
+	}
+	c, err := compile(spec, cols, slugs, opts)
+	if err != nil {
+		return nil, err
+	}
+	attachDerived(c, cols)
+	return c, nil
 }
 
 // execute runs one plan, never returning a nil result without an error.

@@ -122,6 +122,11 @@ type Plan struct {
 	Unweighted bool
 	// HeatmapBuckets is the number of value buckets for AggHeatmap.
 	HeatmapBuckets int
+	// Derived holds the derived columns (Honeycomb's calculated fields) the
+	// plan reads, by alias: any column name in the plan that is a key here
+	// is the value of its expression over the event's columns, not a stored
+	// column (see EvalDerived for the semantics stores must reproduce).
+	Derived map[string]DerivedColumn `json:",omitempty"`
 }
 
 // Raw reports whether the plan asks for raw events (no aggregates).

@@ -30,6 +30,9 @@ func Execute(ctx context.Context, q Querier, d Dialect, s *Schema, p *query.Plan
 		return &query.Result{Events: ev}, nil
 	}
 	g := newGen(d, s, p)
+	if g.derivedErr != nil {
+		return nil, g.derivedErr
+	}
 	res := &query.Result{}
 	groups, limited, err := g.runGroups(ctx, q)
 	if err != nil {

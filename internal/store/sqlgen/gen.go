@@ -58,6 +58,11 @@ type lcol struct {
 	idx   int
 	name  string
 	types [len(physTypes)]bool // indexed like physTypes
+	// derived is set for a derived column (derived.go): computed over the
+	// source from deps (the stored columns it reads) as sql.
+	derived *query.DerivedColumn
+	deps    map[string]*lcol
+	sql     string
 }
 
 func (c *lcol) has(t event.Type) bool {
@@ -102,6 +107,8 @@ type gen struct {
 	ordered  []*lcol
 	weighted bool
 	raw      bool
+	// derivedErr is why a derived column did not compile (derived.go).
+	derivedErr error
 }
 
 func newGen(d Dialect, s *Schema, p *query.Plan) *gen {
@@ -122,6 +129,9 @@ func newGen(d Dialect, s *Schema, p *query.Plan) *gen {
 func (g *gen) use(name string) *lcol {
 	if c, ok := g.cols[name]; ok {
 		return c
+	}
+	if d, ok := g.derivedOf(name); ok {
+		return g.useDerived(name, d)
 	}
 	c := &lcol{idx: len(g.ordered), name: name}
 	for i := range g.s.Parts {
@@ -271,6 +281,12 @@ func window(p *query.Plan, pt *Part) (time.Time, time.Time) {
 // with columns ts (int64 ns), sr, ds (when withDataset) and the physical
 // columns of the used logical columns, as a parenthesised subquery aliased e.
 func (g *gen) source(b *buf, withDataset bool) {
+	derived := g.hasDerived()
+	if derived {
+		b.s("(SELECT *")
+		g.derivedSelect(b)
+		b.s(" FROM ")
+	}
 	b.s("(")
 	q := g.d.QuoteIdent
 	n := 0
@@ -291,6 +307,9 @@ func (g *gen) source(b *buf, withDataset bool) {
 			b.s(" AS ds")
 		}
 		for _, c := range g.ordered {
+			if c.derived != nil {
+				continue
+			}
 			ph := pt.Columns[c.name]
 			for j, t := range physTypes {
 				if !c.types[j] {
@@ -319,6 +338,9 @@ func (g *gen) source(b *buf, withDataset bool) {
 			b.s(", CAST(NULL AS ", g.d.TypeName(event.TypeString), ") AS ds")
 		}
 		for _, c := range g.ordered {
+			if c.derived != nil {
+				continue
+			}
 			for j, t := range physTypes {
 				if c.types[j] {
 					b.s(", CAST(NULL AS ", g.d.TypeName(t), ") AS ", g.alias(c, t))
@@ -326,6 +348,10 @@ func (g *gen) source(b *buf, withDataset bool) {
 			}
 		}
 		b.s(" WHERE 1 = 0")
+	}
+	if derived {
+		b.s(") AS e0) AS e")
+		return
 	}
 	b.s(") AS e")
 }

@@ -29,6 +29,9 @@ func Raw(ctx context.Context, q Querier, d Dialect, s *Schema, p *query.Plan, ol
 	var cut *int64
 	if p.Limit > 0 && len(s.Parts) > 0 {
 		g := newGen(d, s, p)
+		if g.derivedErr != nil {
+			return nil, g.derivedErr
+		}
 		var b buf
 		b.s("SELECT ts FROM ")
 		g.source(&b, false)

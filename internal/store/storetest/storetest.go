@@ -41,6 +41,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Columns", func(t *testing.T) { testColumns(t, open) })
 	t.Run("TooManyColumns", func(t *testing.T) { testTooManyColumns(t, open) })
 	t.Run("EmptyAndUnknown", func(t *testing.T) { testEmpty(t, open) })
+	t.Run("Derived", func(t *testing.T) { testDerived(t, open) }) // derived.go
 }
 
 // base is a fixed hour in the recent past, so that events are inside the
