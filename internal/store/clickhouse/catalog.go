@@ -15,93 +15,12 @@ import (
 	"github.com/waggle-hq/waggle/internal/store/sqlgen"
 )
 
-// load reads the catalog and the partition map.
-func (s *Store) load(ctx context.Context) error {
-	rows, err := s.db.QueryContext(ctx, "SELECT id, env, slug, name, description, retention, created, last_written, deleted, version FROM "+
-		s.table("datasets")+" FINAL")
-	if err != nil {
-		return fmt.Errorf("read datasets: %w", err)
-	}
-	for rows.Next() {
-		d := &dataset{cols: map[string]*column{}}
-		var env, ret, created, lw int64
-		var deleted uint8
-		var version uint64
-		if err := rows.Scan(&d.id, &env, &d.slug, &d.name, &d.description, &ret, &created, &lw, &deleted, &version); err != nil {
-			rows.Close()
-			return fmt.Errorf("read datasets: %w", err)
-		}
-		s.version = max(s.version, version)
-		s.nextID = max(s.nextID, d.id+1)
-		if deleted != 0 {
-			continue
-		}
-		d.env, d.retention = event.EnvID(env), time.Duration(ret)
-		d.created, d.lastWritten = fromNanos(created), fromNanos(lw)
-		s.addDataset(d)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("read datasets: %w", err)
-	}
-	rows, err = s.db.QueryContext(ctx, "SELECT id, dataset, name, type, phys, description, hidden, created, last_written, deleted, version FROM "+
-		s.table("columns")+" FINAL")
-	if err != nil {
-		return fmt.Errorf("read columns: %w", err)
-	}
-	for rows.Next() {
-		c := &column{}
-		var ds, created, lw int64
-		var typ int8
-		var hidden, deleted uint8
-		var version uint64
-		if err := rows.Scan(&c.id, &ds, &c.name, &typ, &c.phys, &c.description, &hidden, &created, &lw, &deleted, &version); err != nil {
-			rows.Close()
-			return fmt.Errorf("read columns: %w", err)
-		}
-		s.version = max(s.version, version)
-		s.nextID = max(s.nextID, c.id+1)
-		if deleted != 0 {
-			continue
-		}
-		c.typ, c.hidden = event.Type(typ), hidden != 0
-		c.created, c.lastWritten = fromNanos(created), fromNanos(lw)
-		if d := s.datasets[ds]; d != nil {
-			d.cols[c.name] = c
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("read columns: %w", err)
-	}
-	rows, err = s.db.QueryContext(ctx, "SELECT dataset, ret, day, max(sampled) FROM "+s.table("dataset_days")+" GROUP BY dataset, ret, day")
-	if err != nil {
-		return fmt.Errorf("read dataset days: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var ds, day int64
-		var ret uint16
-		var sampled uint8
-		if err := rows.Scan(&ds, &ret, &day, &sampled); err != nil {
-			return fmt.Errorf("read dataset days: %w", err)
-		}
-		k := partKey{ret, day}
-		if s.parts[k] == nil {
-			s.parts[k] = map[int64]bool{}
-		}
-		s.parts[k][ds] = sampled != 0
-	}
-	return rows.Err()
-}
-
 func (s *Store) addDataset(d *dataset) {
 	if s.envs[d.env] == nil {
 		s.envs[d.env] = map[string]*dataset{}
 	}
 	s.envs[d.env][d.slug] = d
 	s.datasets[d.id] = d
-	s.nextID = max(s.nextID, d.id+1)
 }
 
 // lookup finds a dataset by name or slug. Callers hold mu or writeMu.
@@ -208,14 +127,33 @@ const (
 	columnCols  = "id, dataset, name, type, phys, description, hidden, created, last_written, deleted, version"
 )
 
+// datasetRow is a new version of d's catalog row; a deletion's version wins
+// over every live one (tombVersion).
 func (s *Store) datasetRow(d *dataset, deleted bool) []any {
+	v := s.nextVersion()
+	if deleted {
+		v = tombVersion(v)
+	}
 	return []any{d.id, int64(d.env), d.slug, d.name, d.description, int64(d.retention),
-		toNanos(d.created), toNanos(d.lastWritten), b2u(deleted), s.nextVersion()}
+		toNanos(d.created), toNanos(d.lastWritten), b2u(deleted), v}
 }
 
 func (s *Store) columnRow(d *dataset, c *column, deleted bool) []any {
-	return []any{c.id, d.id, c.name, int8(c.typ), c.phys, c.description, b2u(c.hidden),
-		toNanos(c.created), toNanos(c.lastWritten), b2u(deleted), s.nextVersion()}
+	v := s.nextVersion()
+	if deleted {
+		v = tombVersion(v)
+	}
+	return []any{c.id, d.id, c.name, int8(c.decl), c.phys, c.description, b2u(c.hidden),
+		toNanos(c.created), toNanos(c.lastWritten), b2u(deleted), v}
+}
+
+// freshLocked is refreshLocked for catalog changes: the change is then made
+// on the catalog as every node last wrote it.
+func (s *Store) freshLocked(ctx context.Context) error {
+	if err := s.refreshLocked(ctx); err != nil {
+		return fmt.Errorf("refresh catalog: %w", err)
+	}
+	return nil
 }
 
 func b2u(b bool) uint8 {
@@ -232,7 +170,7 @@ func (s *Store) createDataset(ctx context.Context, env event.EnvID, slug string,
 		ret = store.DefaultRetention
 	}
 	d := &dataset{
-		id: s.nextID, env: env, slug: slug, name: sqlgen.ValidUTF8(info.Name), description: sqlgen.ValidUTF8(info.Description),
+		id: s.newDatasetID(env, slug), env: env, slug: slug, name: sqlgen.ValidUTF8(info.Name), description: sqlgen.ValidUTF8(info.Description),
 		retention: ret, created: now.UTC(), cols: map[string]*column{},
 	}
 	if err := s.insert(ctx, "datasets", datasetCols, [][]any{s.datasetRow(d, false)}); err != nil {
@@ -255,6 +193,9 @@ func (s *Store) CreateDataset(ctx context.Context, env event.EnvID, info store.D
 	if s.closed {
 		return store.Dataset{}, false, errClosed
 	}
+	if err := s.freshLocked(ctx); err != nil {
+		return store.Dataset{}, false, fmt.Errorf("create dataset %q: %w", info.Name, err)
+	}
 	if d := s.envs[env][slug]; d != nil {
 		return d.info(), false, nil
 	}
@@ -266,7 +207,10 @@ func (s *Store) CreateDataset(ctx context.Context, env event.EnvID, info store.D
 }
 
 // Dataset returns one dataset by name or slug.
-func (s *Store) Dataset(_ context.Context, env event.EnvID, name string) (store.Dataset, error) {
+func (s *Store) Dataset(ctx context.Context, env event.EnvID, name string) (store.Dataset, error) {
+	if err := s.fresh(ctx); err != nil {
+		return store.Dataset{}, fmt.Errorf("dataset %q: %w", name, err)
+	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	d, err := s.lookup(env, name)
@@ -277,7 +221,10 @@ func (s *Store) Dataset(_ context.Context, env event.EnvID, name string) (store.
 }
 
 // Datasets lists the environment's datasets ordered by slug.
-func (s *Store) Datasets(_ context.Context, env event.EnvID) ([]store.Dataset, error) {
+func (s *Store) Datasets(ctx context.Context, env event.EnvID) ([]store.Dataset, error) {
+	if err := s.fresh(ctx); err != nil {
+		return nil, fmt.Errorf("datasets: %w", err)
+	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	out := make([]store.Dataset, 0, len(s.envs[env]))
@@ -296,6 +243,9 @@ func (s *Store) UpdateDataset(ctx context.Context, env event.EnvID, slug string,
 	defer s.writeMu.Unlock()
 	if s.closed {
 		return store.Dataset{}, errClosed
+	}
+	if err := s.freshLocked(ctx); err != nil {
+		return store.Dataset{}, err
 	}
 	d, err := s.lookup(env, slug)
 	if err != nil {
@@ -326,6 +276,9 @@ func (s *Store) DeleteDataset(ctx context.Context, env event.EnvID, slug string)
 	if s.closed {
 		return errClosed
 	}
+	if err := s.freshLocked(ctx); err != nil {
+		return err
+	}
 	d, err := s.lookup(env, slug)
 	if err != nil {
 		return fmt.Errorf("delete dataset: %w", err)
@@ -336,7 +289,8 @@ func (s *Store) DeleteDataset(ctx context.Context, env event.EnvID, slug string)
 	s.mu.Lock()
 	delete(s.envs[env], d.slug)
 	delete(s.datasets, d.id)
-	delete(s.dirty, d)
+	s.tombDS[d.id] = true
+	delete(s.dirty, d.id)
 	s.mu.Unlock()
 	for _, t := range []string{"events", "trace_index"} {
 		s.mutate(ctx, t, "DELETE WHERE env = "+inum(int64(env))+" AND dataset = "+inum(d.id))
@@ -356,7 +310,10 @@ func (s *Store) mutate(ctx context.Context, table, what string) {
 }
 
 // Columns lists a dataset's columns ordered by name.
-func (s *Store) Columns(_ context.Context, env event.EnvID, name string) ([]store.Column, error) {
+func (s *Store) Columns(ctx context.Context, env event.EnvID, name string) ([]store.Column, error) {
+	if err := s.fresh(ctx); err != nil {
+		return nil, fmt.Errorf("columns of %q: %w", name, err)
+	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	d, err := s.lookup(env, name)
@@ -377,6 +334,9 @@ func (s *Store) UpdateColumn(ctx context.Context, env event.EnvID, name, col str
 	defer s.writeMu.Unlock()
 	if s.closed {
 		return store.Column{}, errClosed
+	}
+	if err := s.freshLocked(ctx); err != nil {
+		return store.Column{}, err
 	}
 	d, err := s.lookup(env, name)
 	if err != nil {
@@ -419,6 +379,9 @@ func (s *Store) CreateColumn(ctx context.Context, env event.EnvID, name string, 
 	if s.closed {
 		return store.Column{}, false, errClosed
 	}
+	if err := s.freshLocked(ctx); err != nil {
+		return store.Column{}, false, err
+	}
 	d, err := s.lookup(env, name)
 	if err != nil {
 		return store.Column{}, false, fmt.Errorf("create column: %w", err)
@@ -430,13 +393,13 @@ func (s *Store) CreateColumn(ctx context.Context, env event.EnvID, name string, 
 	if len(d.cols) >= store.MaxColumns {
 		return store.Column{}, false, fmt.Errorf("create column %q: %w", key, store.ErrTooManyColumns)
 	}
-	c := &column{id: s.nextID, name: key, typ: t, description: sqlgen.ValidUTF8(spec.Description),
+	c := &column{id: s.newColumnID(d, key, nil), name: key, decl: t, typ: t, description: sqlgen.ValidUTF8(spec.Description),
 		hidden: spec.Hidden, created: time.Now().UTC()}
 	if err := s.insert(ctx, "columns", columnCols, [][]any{s.columnRow(d, c, false)}); err != nil {
 		return store.Column{}, false, fmt.Errorf("create column %q: %w", key, err)
 	}
 	s.mu.Lock()
-	s.nextID++
+	s.colOwner[c.id] = colRef{d.id, key}
 	d.cols[key] = c
 	d.phys = nil
 	s.mu.Unlock()
@@ -453,6 +416,9 @@ func (s *Store) DeleteColumn(ctx context.Context, env event.EnvID, name, col str
 	defer s.writeMu.Unlock()
 	if s.closed {
 		return errClosed
+	}
+	if err := s.freshLocked(ctx); err != nil {
+		return err
 	}
 	d, err := s.lookup(env, name)
 	if err != nil {
@@ -482,6 +448,8 @@ func (s *Store) DeleteColumn(ctx context.Context, env event.EnvID, name, col str
 	}
 	s.mu.Lock()
 	delete(d.cols, col)
+	s.tombCol[c.id] = true
+	delete(s.dirtyCols, c.id)
 	d.phys = nil
 	s.mu.Unlock()
 	return nil
@@ -516,26 +484,22 @@ func (s *Store) mutateWait(ctx context.Context, table, what string) error {
 }
 
 // flushMeta persists the last-written times changed since the last flush
-// as new versions of the catalog rows. The caller holds writeMu.
+// as rows of last_written (the highest time of an id wins). The caller holds
+// writeMu.
 func (s *Store) flushMeta(ctx context.Context) error {
 	if len(s.dirty) == 0 && len(s.dirtyCols) == 0 {
 		return nil
 	}
-	var ds, cs [][]any
+	rows := make([][]any, 0, len(s.dirty)+len(s.dirtyCols))
 	s.mu.RLock()
-	for d := range s.dirty {
-		ds = append(ds, s.datasetRow(d, false))
+	for id, ts := range s.dirty {
+		rows = append(rows, []any{lwDataset, id, uint64(ts)})
 	}
-	for c, d := range s.dirtyCols {
-		if d.cols[c.name] == c {
-			cs = append(cs, s.columnRow(d, c, false))
-		}
+	for id, ts := range s.dirtyCols {
+		rows = append(rows, []any{lwColumn, id, uint64(ts)})
 	}
 	s.mu.RUnlock()
-	if err := s.insert(ctx, "datasets", datasetCols, ds); err != nil {
-		return fmt.Errorf("persist last-written times: %w", err)
-	}
-	if err := s.insert(ctx, "columns", columnCols, cs); err != nil {
+	if err := s.insert(ctx, "last_written", "kind, id, ts", rows); err != nil {
 		return fmt.Errorf("persist last-written times: %w", err)
 	}
 	clear(s.dirty)

@@ -32,6 +32,8 @@
 //	             PARTITION BY (ret, day) ORDER BY (env, trace_id)
 //	dataset_days which datasets have events in which partition, sampled or not
 //	datasets, columns  catalog (ReplacingMergeTree: the highest version wins)
+//	column_types       the value types each column has seen (a set)
+//	last_written       last-written times of datasets and columns
 //	schema_migrations  applied schema versions
 //
 // Sparse columns are arrays rather than one ClickHouse column per logical
@@ -92,8 +94,10 @@
 // ReplicatedMergeTree('/clickhouse/tables/{shard}/waggle/events',
 // '{replica}') instead of MergeTree; the migrations do not do this yet.
 //
-// # Metadata
+// # Several nodes
 //
-// A single waggle node writes a ClickHouse database: the catalog is cached
-// in the process (as in the DuckDB store) and ids are allocated there.
+// Any number of waggle nodes may write one database. Ids are derived from
+// names (hashes), not allocated, the catalog tables are append-only, and
+// each node reloads its cached catalog when a fingerprint of the catalog
+// tables' parts moved: see sync.go.
 package clickhouse

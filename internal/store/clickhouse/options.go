@@ -29,6 +29,10 @@ type Options struct {
 	DialTimeout time.Duration
 	// MaxOpenConns bounds the connections to each server; zero means 8.
 	MaxOpenConns int
+	// RefreshInterval is how often the store checks in the background
+	// whether other nodes changed the catalog; zero means one second. Reads
+	// check anyway (see sync.go).
+	RefreshInterval time.Duration
 	// Logger receives the store's logs; nil means slog.Default().
 	Logger *slog.Logger
 }

@@ -13,6 +13,9 @@ import (
 
 // Execute runs a plan over the environment's datasets.
 func (s *Store) Execute(ctx context.Context, env event.EnvID, p *query.Plan) (*query.Result, error) {
+	if err := s.fresh(ctx); err != nil {
+		return nil, fmt.Errorf("execute: %w", err)
+	}
 	schema, err := s.schema(env, p.Datasets, p.Start, p.End)
 	if err != nil {
 		return nil, fmt.Errorf("execute: %w", err)
@@ -97,6 +100,9 @@ func (s *Store) part(d *dataset, sampled bool) sqlgen.Part {
 // datasets and time ranges, then only those slices of the events are read.
 func (s *Store) Trace(ctx context.Context, env event.EnvID, traceID string) ([]query.RawEvent, error) {
 	traceID = sqlgen.ValidUTF8(traceID)
+	if err := s.fresh(ctx); err != nil {
+		return nil, fmt.Errorf("trace %q: %w", traceID, err)
+	}
 	rows, err := s.db.QueryContext(ctx, "SELECT dataset, min(min_ts), max(max_ts) FROM "+s.table("trace_index")+
 		" WHERE env = ? AND trace_id = ? GROUP BY dataset", int64(env), traceID)
 	if err != nil {

@@ -26,6 +26,11 @@ func (s *Store) EnforceRetention(ctx context.Context, now time.Time) error {
 	if s.closed {
 		return errClosed
 	}
+	// Decide on the catalog as every node wrote it: a dataset another node
+	// created must not count as deleted.
+	if err := s.freshLocked(ctx); err != nil {
+		return fmt.Errorf("retention: %w", err)
+	}
 	nowNs := nanos(now)
 	type partial struct {
 		k   partKey
@@ -39,6 +44,10 @@ func (s *Store) EnforceRetention(ctx context.Context, now time.Time) error {
 		var expired []int64
 		for id := range m {
 			d := s.datasets[id]
+			if d == nil && !s.tombDS[id] {
+				// Unknown: created by another node after the refresh. Keep.
+				continue
+			}
 			if d == nil || end+int64(d.retention) <= nowNs {
 				expired = append(expired, id)
 			}

@@ -87,6 +87,21 @@ var migrations = []migration{{
 			env Int64, dataset Int64, ret UInt16, day Int64, sampled UInt8
 		) ENGINE = ReplacingMergeTree() PARTITION BY (ret, day) ORDER BY (env, dataset, day, sampled)`,
 	},
+}, {
+	version: 2,
+	name:    "several nodes: column type sets, last-written times",
+	meta: []string{
+		// The value types every column has seen: a set (one row per column
+		// and type), so nodes adding types concurrently all keep theirs.
+		`CREATE TABLE IF NOT EXISTS {db}.column_types (
+			dataset Int64, id Int64, type Int8
+		) ENGINE = ReplacingMergeTree() ORDER BY (dataset, id, type)`,
+		// Last-written times of datasets (kind 0) and columns (kind 1): the
+		// highest wins, apart from the versioned catalog rows.
+		`CREATE TABLE IF NOT EXISTS {db}.last_written (
+			kind UInt8, id Int64, ts UInt64
+		) ENGINE = ReplacingMergeTree(ts) ORDER BY (kind, id)`,
+	},
 }}
 
 // distributed are the Distributed tables created over the local tables of a

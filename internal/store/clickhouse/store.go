@@ -10,6 +10,7 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	ch "github.com/ClickHouse/clickhouse-go/v2"
@@ -21,7 +22,8 @@ import (
 )
 
 // Store is the ClickHouse event store. It is safe for concurrent use; writes
-// and catalog changes are serialized in the process.
+// and catalog changes are serialized in the process, and any number of
+// processes may share one database (see sync.go).
 type Store struct {
 	opts Options
 	log  *slog.Logger
@@ -41,12 +43,26 @@ type Store struct {
 	envs     map[event.EnvID]map[string]*dataset // by slug
 	datasets map[int64]*dataset
 	parts    map[partKey]map[int64]bool // partition → dataset → sampled
-	nextID   int64
-	version  uint64
-	closed   bool
+	// tombDS and tombCol are deleted ids, never used again; colOwner names
+	// the dataset and name of every column id, deleted ones included.
+	tombDS, tombCol map[int64]bool
+	colOwner        map[int64]colRef
+	version         uint64
+	closed          bool
 
-	dirty         map[*dataset]struct{}
-	dirtyCols     map[*column]*dataset
+	// checkMu serializes fingerprint checks; fp is the fingerprint of the
+	// catalog as cached, checkedAt when the last check began (sync.go).
+	checkMu   sync.Mutex
+	fp        string
+	checkedAt time.Time
+	reloads   atomic.Int64
+	stopWatch chan struct{}
+	watchDone chan struct{}
+
+	// dirty and dirtyCols hold last-written times (ns) not yet persisted,
+	// by dataset and column id.
+	dirty         map[int64]int64
+	dirtyCols     map[int64]int64
 	metaFlushedAt time.Time
 }
 
@@ -75,8 +91,11 @@ type dataset struct {
 }
 
 type column struct {
-	id          int64
-	name        string
+	id   int64
+	name string
+	// decl is the type of the column's catalog row (its first type); typ
+	// the reported one, decl widened by every type in phys.
+	decl        event.Type
 	typ         event.Type
 	phys        uint8 // bit per value type seen (1 << Type)
 	description string
@@ -108,7 +127,12 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	s := &Store{
 		opts: opts, log: opts.Logger,
 		envs: map[event.EnvID]map[string]*dataset{}, datasets: map[int64]*dataset{},
-		parts: map[partKey]map[int64]bool{}, dirty: map[*dataset]struct{}{}, dirtyCols: map[*column]*dataset{}, nextID: 1,
+		parts: map[partKey]map[int64]bool{}, dirty: map[int64]int64{}, dirtyCols: map[int64]int64{},
+		tombDS: map[int64]bool{}, tombCol: map[int64]bool{}, colOwner: map[int64]colRef{},
+		stopWatch: make(chan struct{}), watchDone: make(chan struct{}),
+	}
+	if opts.RefreshInterval <= 0 {
+		s.opts.RefreshInterval = time.Second
 	}
 	var err error
 	s.db = ch.OpenDB(s.chOptions(opts.Addr))
@@ -123,6 +147,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("open clickhouse store %s: %w", opts.Addr, err)
 	}
 	s.metaFlushedAt = time.Now()
+	go s.watch()
 	return s, nil
 }
 
@@ -150,7 +175,9 @@ func (s *Store) open(ctx context.Context) error {
 	if err := s.migrate(ctx); err != nil {
 		return err
 	}
-	return s.load(ctx)
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	return s.refreshLocked(ctx)
 }
 
 // clusterShards lists the native address of the first replica of every
@@ -222,6 +249,12 @@ func (s *Store) closeConns() {
 
 // Close persists last-written times and closes the connections.
 func (s *Store) Close() error {
+	select {
+	case <-s.stopWatch:
+	default:
+		close(s.stopWatch)
+		<-s.watchDone
+	}
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	s.mu.Lock()

@@ -3,6 +3,7 @@ package clickhouse
 import (
 	"context"
 	"fmt"
+	"os"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -17,6 +18,10 @@ import (
 )
 
 var dbSeq atomic.Int64
+
+// TestMain shares one ClickHouse server among the package's tests (each
+// uses databases of its own); TestSharded starts its own two-shard cluster.
+func TestMain(m *testing.M) { os.Exit(chtest.Run(m)) }
 
 // opener opens stores in fresh databases of the given server, through dsn
 // extra parameters (e.g. a cluster).
@@ -36,7 +41,7 @@ func opener(srv *chtest.Server, extra string) storetest.Opener {
 }
 
 func TestConformance(t *testing.T) {
-	srv := chtest.Start(t)
+	srv := chtest.Shared(t)
 	storetest.Run(t, opener(srv, ""))
 }
 

@@ -2,6 +2,7 @@ package clickhouse
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -44,7 +45,15 @@ func (s *Store) Write(ctx context.Context, b event.Batch) error {
 		return errClosed
 	}
 	now := time.Now().UTC()
-	dss, err := s.resolve(ctx, b, now)
+	dss, err := s.resolve(ctx, b, now, false)
+	if errors.Is(err, errStale) {
+		// New datasets, columns or column types: create them on the
+		// catalog as every node last wrote it (sync.go).
+		if err := s.refreshLocked(ctx); err != nil {
+			return fmt.Errorf("write: refresh catalog: %w", err)
+		}
+		dss, err = s.resolve(ctx, b, now, true)
+	}
 	if err != nil {
 		return err
 	}
@@ -114,16 +123,17 @@ func (s *Store) Write(ctx context.Context, b event.Batch) error {
 	}
 
 	s.mu.Lock()
+	nowNs := now.UnixNano()
 	for i := range b.Events {
 		d := dss[i]
 		if d.lastWritten != now {
 			d.lastWritten = now
-			s.dirty[d] = struct{}{}
+			s.dirty[d.id] = nowNs
 		}
 		for _, f := range b.Events[i].Fields {
 			if c := d.cols[f.Key]; c != nil && c.lastWritten != now {
 				c.lastWritten = now
-				s.dirtyCols[c] = d
+				s.dirtyCols[c.id] = nowNs
 			}
 		}
 	}
@@ -221,20 +231,27 @@ func (s *Store) insertEvents(ctx context.Context, b event.Batch, dss []*dataset)
 	return nil
 }
 
+// errStale asks Write to refresh the catalog before it creates entries.
+var errStale = errors.New("catalog entries to create")
+
 // resolve creates missing datasets and columns in the catalog and returns
 // each event's dataset. Keys and strings that are not valid UTF-8 are
 // repaired in place (ClickHouse would keep them, DuckDB cannot, and both
-// stores answer alike).
-func (s *Store) resolve(ctx context.Context, b event.Batch, now time.Time) ([]*dataset, error) {
+// stores answer alike). Unless create, it returns errStale instead of
+// creating anything. The caller holds writeMu.
+func (s *Store) resolve(ctx context.Context, b event.Batch, now time.Time, create bool) ([]*dataset, error) {
 	dss := make([]*dataset, len(b.Events))
 	type change struct {
-		d *dataset
-		c column // the column's new state
-		p *column
+		d    *dataset
+		c    column // the column's new state
+		p    *column
+		was  uint8 // the type bits the catalog had
+		isNe bool
 	}
 	var changes []*change
 	pending := map[*column]*change{}
 	created := map[*dataset]map[string]*column{}
+	newIDs := map[int64]bool{}
 	bySlug := map[string]*dataset{}
 	for i := range b.Events {
 		e := &b.Events[i]
@@ -245,6 +262,9 @@ func (s *Store) resolve(ctx context.Context, b event.Batch, now time.Time) ([]*d
 				return nil, fmt.Errorf("write: dataset %q: %w", e.Dataset, err)
 			}
 			if d = s.envs[b.Env][slug]; d == nil {
+				if !create {
+					return nil, errStale
+				}
 				d, err = s.createDataset(ctx, b.Env, slug, store.DatasetInfo{Name: strings.TrimSpace(e.Dataset)}, now)
 				if err != nil {
 					return nil, fmt.Errorf("write: %w", err)
@@ -271,15 +291,20 @@ func (s *Store) resolve(ctx context.Context, b event.Batch, now time.Time) ([]*d
 				c = created[d][f.Key]
 			}
 			if c == nil {
+				if !create {
+					return nil, errStale
+				}
 				if len(d.cols)+len(created[d]) >= store.MaxColumns {
 					return nil, fmt.Errorf("write: dataset %q: column %q: %w", d.name, f.Key, store.ErrTooManyColumns)
 				}
-				c = &column{id: s.nextID + int64(len(pending)), name: f.Key, typ: t, created: now}
+				id := s.newColumnID(d, f.Key, func(id int64) bool { return newIDs[id] })
+				newIDs[id] = true
+				c = &column{id: id, name: f.Key, decl: t, typ: t, created: now}
 				if created[d] == nil {
 					created[d] = map[string]*column{}
 				}
 				created[d][f.Key] = c
-				ch := &change{d: d, c: *c, p: c}
+				ch := &change{d: d, c: *c, p: c, isNe: true}
 				ch.c.phys = bit
 				pending[c] = ch
 				changes = append(changes, ch)
@@ -293,36 +318,48 @@ func (s *Store) resolve(ctx context.Context, b event.Batch, now time.Time) ([]*d
 			if have&bit != 0 {
 				continue
 			}
+			if !create {
+				return nil, errStale
+			}
 			if ch == nil {
-				ch = &change{d: d, c: *c, p: c}
+				ch = &change{d: d, c: *c, p: c, was: c.phys}
 				pending[c] = ch
 				changes = append(changes, ch)
 			}
-			// A column created ahead of its values (phys 0) widens its
-			// declared type like any other.
-			ch.c.typ = widen(ch.c.typ, t)
 			ch.c.phys |= bit
 		}
 	}
 	if len(changes) == 0 {
 		return dss, nil
 	}
-	rows := make([][]any, len(changes))
-	for i, ch := range changes {
-		rows[i] = s.columnRow(ch.d, &ch.c, false)
+	var colRows, typeRows [][]any
+	for _, ch := range changes {
+		if ch.isNe {
+			colRows = append(colRows, s.columnRow(ch.d, &ch.c, false))
+		}
+		for t := event.TypeString; t <= event.TypeBool; t++ {
+			if bit := uint8(1) << t; ch.c.phys&bit != 0 && ch.was&bit == 0 {
+				typeRows = append(typeRows, []any{ch.d.id, ch.c.id, int8(t)})
+			}
+		}
 	}
-	if err := s.insert(ctx, "columns", columnCols, rows); err != nil {
+	// Types first: a column row is never read without its types.
+	if err := s.insert(ctx, "column_types", "dataset, id, type", typeRows); err != nil {
+		return nil, fmt.Errorf("write: add column types: %w", err)
+	}
+	if err := s.insert(ctx, "columns", columnCols, colRows); err != nil {
 		return nil, fmt.Errorf("write: add columns: %w", err)
 	}
 	s.mu.Lock()
 	for _, ch := range changes {
-		if _, isNew := created[ch.d][ch.c.name]; isNew && ch.d.cols[ch.c.name] == nil {
-			s.nextID = max(s.nextID, ch.c.id+1)
+		if ch.isNe && ch.d.cols[ch.c.name] == nil {
 			*ch.p = ch.c
 			ch.d.cols[ch.c.name] = ch.p
+			s.colOwner[ch.c.id] = colRef{ch.d.id, ch.c.name}
 		} else {
-			ch.p.typ, ch.p.phys = ch.c.typ, ch.c.phys
+			ch.p.phys |= ch.c.phys
 		}
+		ch.p.typ = ch.p.derivedType()
 		ch.d.phys = nil
 	}
 	s.mu.Unlock()

@@ -7,6 +7,7 @@ package chtest
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -16,6 +17,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -230,4 +232,97 @@ func (s *Server) stop() {
 		_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
 		<-done
 	}
+}
+
+var (
+	sharedMu  sync.Mutex
+	shared    *Server
+	sharedDir string
+	sharedErr error
+	dbSeq     atomic.Int64
+)
+
+// errNotInstalled means no ClickHouse server binary was found.
+var errNotInstalled = errors.New("ClickHouse is not installed (no clickhouse-server or clickhouse binary); apt-get install clickhouse-server")
+
+// Shared returns the test binary's server, starting it on first use: tests
+// of one package share it, each in databases of its own (NewDatabase).
+// Starting ClickHouse costs seconds, a database nothing. It skips t when
+// ClickHouse is not installed. Stop it from TestMain:
+//
+//	func TestMain(m *testing.M) { os.Exit(chtest.Run(m)) }
+func Shared(t testing.TB) *Server {
+	t.Helper()
+	sharedMu.Lock()
+	defer sharedMu.Unlock()
+	if shared == nil && sharedErr == nil {
+		shared, sharedDir, sharedErr = startShared()
+	}
+	if errors.Is(sharedErr, errNotInstalled) {
+		t.Skip(sharedErr.Error())
+	}
+	if sharedErr != nil {
+		t.Fatal(sharedErr)
+	}
+	return shared
+}
+
+func startShared() (*Server, string, error) {
+	bin, ok := binary()
+	if !ok {
+		return nil, "", errNotInstalled
+	}
+	dir, err := os.MkdirTemp("", "waggle-chtest-")
+	if err != nil {
+		return nil, "", err
+	}
+	l1, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, "", err
+	}
+	l2, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		l1.Close()
+		return nil, "", err
+	}
+	s := &Server{Dir: dir, TCPAddr: l1.Addr().String(), HTTPAddr: l2.Addr().String()}
+	l1.Close()
+	l2.Close()
+	if err := s.writeConfig("", []*Server{s}); err != nil {
+		return nil, dir, err
+	}
+	if err := s.start(bin); err != nil {
+		return nil, dir, err
+	}
+	if err := s.wait(60 * time.Second); err != nil {
+		s.stop()
+		return nil, dir, err
+	}
+	return s, dir, nil
+}
+
+// NewDatabase returns the name of a database no other test of the process
+// uses (waggle creates it on first open).
+func (s *Server) NewDatabase() string {
+	return fmt.Sprintf("waggle_test_%d_%d", os.Getpid(), dbSeq.Add(1))
+}
+
+// StopShared stops the server Shared started, if any, and removes its files.
+func StopShared() {
+	sharedMu.Lock()
+	defer sharedMu.Unlock()
+	if shared != nil {
+		shared.stop()
+	}
+	if sharedDir != "" {
+		os.RemoveAll(sharedDir)
+	}
+	shared, sharedDir, sharedErr = nil, "", nil
+}
+
+// Run runs the tests and then stops the shared server; use it from TestMain.
+func Run(m *testing.M) int {
+	code := m.Run()
+	StopShared()
+	return code
 }
