@@ -8,9 +8,18 @@ import (
 	"github.com/waggle-hq/waggle/internal/meta"
 )
 
-// leaseTTL is how long a node's leases (see meta.Lease) outlive it: another
-// node takes over singleton work at most this long after the holder died.
-const leaseTTL = time.Minute
+// defaultLeaseTTL is how long a node's leases (see meta.Lease) outlive it
+// unless configured (WAGGLE_LEASE_TTL): another node takes over singleton
+// work at most this long after the holder died.
+const defaultLeaseTTL = time.Minute
+
+// leaseTTL is the configured lease TTL.
+func (s *Server) leaseTTL() time.Duration {
+	if s.cfg.LeaseTTL > 0 {
+		return s.cfg.LeaseTTL
+	}
+	return defaultLeaseTTL
+}
 
 // openMeta opens the metadata database cfg selects: the embedded DuckDB in
 // the data directory, or PostgreSQL shared by several nodes (WAGGLE_META).
@@ -45,7 +54,7 @@ func (s *Server) watchTenants() {
 // keepLease keeps the lease name for this node in the background until ctx
 // ends, then releases it. Call Acquire before each run of the work it guards.
 func (s *Server) keepLease(ctx context.Context, name string) *meta.Lease {
-	l := s.Meta.NewLease(name, meta.NewHolderID(), leaseTTL, s.log.With("component", "lease"))
+	l := s.Meta.NewLease(name, meta.NewHolderID(), s.leaseTTL(), s.log.With("component", "lease"))
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
