@@ -24,6 +24,9 @@ const usage = `waggle — one binary for events, traces, logs and errors.
 Usage:
   waggle serve [flags]     run the server (see 'waggle serve -h')
   waggle query [flags]     run a query against a running server (see 'waggle query -h')
+  waggle export [flags]    write the embedded store's events to a file (see docs/deploy/scale-out.md)
+  waggle import [flags]    read such a file into a store, e.g. ClickHouse
+  waggle migrate-store     copy events between stores: --from duckdb:DIR --to clickhouse://…
   waggle version           print the version
 `
 
@@ -41,6 +44,12 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		err = serve(ctx, args[2:], stdout, stderr)
 	case "query":
 		err = querycmd.Run(ctx, args[2:], stdout, stderr)
+	case "export":
+		err = exportCmd(ctx, args[2:], stdout, stderr)
+	case "import":
+		err = importCmd(ctx, args[2:], stdout, stderr)
+	case "migrate-store":
+		err = migrateStoreCmd(ctx, args[2:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "waggle", Version())
 	case "help", "-h", "--help":
