@@ -24,6 +24,7 @@ const usage = `waggle — one binary for events, traces, logs and errors.
 Usage:
   waggle serve [flags]     run the server (see 'waggle serve -h')
   waggle query [flags]     run a query against a running server (see 'waggle query -h')
+  waggle demo [flags]      waggle with the instrumented Cruddur app and load (see 'waggle demo -h')
   waggle export [flags]    write the embedded store's events to a file (see docs/deploy/scale-out.md)
   waggle import [flags]    read such a file into a store, e.g. ClickHouse
   waggle migrate-store     copy events between stores: --from duckdb:DIR --to clickhouse://…
@@ -44,6 +45,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		err = serve(ctx, args[2:], stdout, stderr)
 	case "query":
 		err = querycmd.Run(ctx, args[2:], stdout, stderr)
+	case "demo":
+		err = demo(ctx, args[2:], stdout, stderr) // demo.go: waggle + the Cruddur app + load
 	case "export":
 		err = exportCmd(ctx, args[2:], stdout, stderr)
 	case "import":
