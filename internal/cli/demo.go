@@ -91,14 +91,14 @@ Every flag of 'waggle serve' works too (-http-addr, -data-dir, …).
 
 // Demo is a running demo: waggle, the app and the load.
 type Demo struct {
-	Server  *server.Server
-	App     *app.App
-	Key     string // the API key (also the Rollbar token and the owner's password)
-	Base    string // waggle's URL
-	AppURL  string
-	Load    *load.Stats
-	appSrv  *http.Server
-	dataDir string
+	Server               *server.Server
+	App                  *app.App
+	Key                  string // the API key (also the Rollbar token and the owner's password)
+	Base                 string // waggle's URL
+	AppURL               string
+	Load                 *load.Stats
+	appSrv               *http.Server
+	dataDir              string
 	stopLoad, stopServer context.CancelFunc
 	loadDone, serverDone chan struct{}
 }

@@ -83,7 +83,9 @@ func NewCloudWatchHandler(api LogsAPI, opt CloudWatchOptions, errw io.Writer) *C
 	return &CloudWatchHandler{core: c, buf: buf, json: slog.NewJSONHandler(buf, &slog.HandlerOptions{Level: opt.Level})}
 }
 
-func (h *CloudWatchHandler) Enabled(ctx context.Context, l slog.Level) bool { return h.json.Enabled(ctx, l) }
+func (h *CloudWatchHandler) Enabled(ctx context.Context, l slog.Level) bool {
+	return h.json.Enabled(ctx, l)
+}
 
 func (h *CloudWatchHandler) Handle(ctx context.Context, r slog.Record) error {
 	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {

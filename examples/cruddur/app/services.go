@@ -67,9 +67,9 @@ var ErrMessageGroupNotFound = errors.New("message group not found")
 var ErrValidation = errors.New("validation failed")
 
 type store struct {
-	mu       sync.Mutex
-	created  []Activity
-	sent     map[string][]Message // by other handle
+	mu      sync.Mutex
+	created []Activity
+	sent    map[string][]Message // by other handle
 }
 
 func newStore() *store { return &store{sent: map[string][]Message{}} }

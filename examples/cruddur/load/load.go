@@ -47,7 +47,9 @@ var mix = []request{
 	}},
 	// Profiles: the noisy user is two thirds of them.
 	{8, func(*rand.Rand) (string, string, any) { return "GET", "/api/activities/@andrewbrown", nil }},
-	{4, func(r *rand.Rand) (string, string, any) { return "GET", "/api/activities/@" + handles[r.IntN(len(handles))], nil }},
+	{4, func(r *rand.Rand) (string, string, any) {
+		return "GET", "/api/activities/@" + handles[r.IntN(len(handles))], nil
+	}},
 	{6, func(*rand.Rand) (string, string, any) { return "GET", "/api/message_groups", nil }},
 	{6, func(r *rand.Rand) (string, string, any) { return "GET", "/api/messages/@" + handles[r.IntN(3)], nil }},
 	{10, func(r *rand.Rand) (string, string, any) {
