@@ -53,7 +53,10 @@ func (a *API) registerManagement(mux *http.ServeMux) {
 	mux.HandleFunc("PATCH /2/teams/{teamSlug}/environments/{id}", a.handleUpdateEnvironment)
 	mux.HandleFunc("DELETE /2/teams/{teamSlug}/environments/{id}", a.handleDeleteEnvironment)
 
-	a.registerAlerting(mux) // boards, markers, annotations, recipients, triggers, history (triggers.go)
+	a.registerAlerting(mux)   // boards, markers, annotations, recipients, triggers, history (triggers.go)
+	a.registerDerived(mux)    // derived columns (derived.go)
+	a.registerSLOs(mux)       // SLOs (slos.go)
+	a.registerBurnAlerts(mux) // burn alerts (burn_alerts.go)
 }
 
 // tenantAdmin is what the management handlers need beyond authentication.

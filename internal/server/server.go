@@ -123,7 +123,8 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (s *Server, 
 		MemoryBudget: int64(float64(cfg.MemoryLimit) * ingestBudgetShare),
 		Logger:       log.With("component", "ingest"),
 	})
-	s.Engine = query.NewEngine(s.Store, honeycomb.NewQueryCatalog(s.Store), query.WithRepository(s.Meta), query.WithLogger(log.With("component", "query")))
+	s.Engine = query.NewEngine(s.Store, honeycomb.NewQueryCatalog(s.Store), query.WithRepository(s.Meta), query.WithLogger(log.With("component", "query")),
+		query.WithDerivedColumns(honeycomb.DerivedSource(s.Meta))) // derived columns (honeycomb/derived.go)
 	api := &honeycomb.API{
 		Store:    s.Store,
 		Pipeline: s.Pipeline,
@@ -134,12 +135,11 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (s *Server, 
 	}
 	api.Register(mux)
 
+	s.mountCloudWatchLogs(mux) // CloudWatch Logs at POST / (cloudwatch.go)
 	// Rollbar API (internal/rollbar): see rollbar.go.
 	if err = s.mountRollbar(ctx, mux); err != nil {
 		return nil, err
 	}
-
-	s.mountCloudWatchLogs(mux) // CloudWatch Logs at POST / (cloudwatch.go)
 
 	// --- OpenTelemetry: OTLP receivers (main mux, OTLP/HTTP and OTLP/gRPC
 	// ports) and the trace API; see otlp.go. ---
