@@ -135,11 +135,12 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (s *Server, 
 	}
 	api.Register(mux)
 
-	s.mountCloudWatchLogs(mux) // CloudWatch Logs at POST / (cloudwatch.go)
 	// Rollbar API (internal/rollbar): see rollbar.go.
 	if err = s.mountRollbar(ctx, mux); err != nil {
 		return nil, err
 	}
+
+	s.mountCloudWatchLogs(mux) // CloudWatch Logs at POST / (cloudwatch.go)
 
 	// --- OpenTelemetry: OTLP receivers (main mux, OTLP/HTTP and OTLP/gRPC
 	// ports) and the trace API; see otlp.go. ---
