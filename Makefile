@@ -9,10 +9,17 @@ PKGS     := ./...
 BENCH_PKGS ?= ./...
 BENCHTIME  ?= 1x
 
-.PHONY: run build test test-short bench fuzz lint fmt clean ui ui-check
+.PHONY: run demo build test test-short bench fuzz lint fmt clean ui ui-check
 
 run: build
 	WAGGLE_DATA_DIR=$${WAGGLE_DATA_DIR:-$(DATA_DIR)} ./$(BIN) serve
+
+# The Cruddur week-2 demo: waggle on ./waggle-demo, the instrumented Cruddur
+# API (OTel, X-Ray, CloudWatch Logs, Rollbar) and its load; prints the UI
+# and the homework query's link. DEMO_FLAGS go to `waggle demo`.
+DEMO_FLAGS ?=
+demo: build
+	./$(BIN) demo -data-dir waggle-demo $(DEMO_FLAGS)
 
 build:
 	$(GO) build -o $(BIN) ./cmd/waggle
