@@ -41,7 +41,10 @@ const (
 	fNotifierVer  = "notifier.version"
 	fClientTS     = "rollbar.timestamp"
 	fTraceID      = "trace.trace_id"
-	fSpanID       = "trace.span_id"
+	// fParentID holds the span the error happened in: an occurrence is not
+	// a span of its own, so, as with span events and log lines, the span it
+	// belongs to is its parent.
+	fParentID = "trace.parent_id"
 )
 
 // event builds the occurrence's event for the error dataset.
@@ -90,7 +93,7 @@ func (o *occurrence) event(it *Item) event.Event {
 	add(fNotifier, in.Notifier)
 	add(fNotifierVer, in.NotifierVer)
 	add(fTraceID, in.TraceID)
-	add(fSpanID, in.SpanID)
+	add(fParentID, in.SpanID)
 	if in.Timestamp > 0 {
 		ev.Fields = append(ev.Fields, event.Field{Key: fClientTS, Value: event.Int(in.Timestamp)})
 	}

@@ -308,12 +308,13 @@ func Assemble(traceID string, evs []query.RawEvent) *Trace {
 	for _, ev := range evs {
 		fs := ev.Fields
 		ann := getStr(fs, fAnnotation)
+		signal := getStr(fs, fSignal)
 		switch {
-		case getStr(fs, fSignal) == "log":
+		case signal == "log":
 			t.Logs = append(t.Logs, Event{Time: ev.Time, Dataset: ev.Dataset, SampleRate: ev.SampleRate, Fields: fieldMap(fs)})
 		case ann == "span_event" || ann == "link":
 			annotations = append(annotations, ev)
-		case getStr(fs, fSpanID) != "":
+		case getStr(fs, fSpanID) != "" && (signal == "" || signal == "trace"):
 			s := &Span{
 				SpanID:     getStr(fs, fSpanID),
 				ParentID:   getStr(fs, fParentID),

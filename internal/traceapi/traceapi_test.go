@@ -1,6 +1,12 @@
 package traceapi
 
-import "testing"
+import (
+	"testing"
+	"time"
+
+	"github.com/waggle-hq/waggle/internal/event"
+	"github.com/waggle-hq/waggle/internal/query"
+)
 
 func TestNormalizeTraceID(t *testing.T) {
 	for _, c := range []struct {
@@ -42,5 +48,38 @@ func TestParseWhere(t *testing.T) {
 		if _, err := ParseWhere(bad); err == nil {
 			t.Errorf("ParseWhere(%q) accepted", bad)
 		}
+	}
+}
+
+// TestAssembleKeepsNonSpansOutOfTheTree: a log line and an error occurrence
+// that belong to a span of the trace are listed beside the spans, never as
+// spans or roots, even if they carry a span id.
+func TestAssembleKeepsNonSpansOutOfTheTree(t *testing.T) {
+	at := func(ms int) time.Time { return time.Unix(1700000000, 0).Add(time.Duration(ms) * time.Millisecond) }
+	str := func(k, v string) event.Field { return event.Field{Key: k, Value: event.String(v)} }
+	evs := []query.RawEvent{
+		{Time: at(0), Dataset: "shop", Fields: []event.Field{str(fTraceID, "t"), str(fSpanID, "root"), str(fName, "GET /checkout"),
+			str(fSignal, "trace"), {Key: fDuration, Value: event.Float(300)}}},
+		{Time: at(10), Dataset: "shop", Fields: []event.Field{str(fTraceID, "t"), str(fSpanID, "child"), str(fParentID, "root"),
+			str(fName, "charge card"), {Key: fError, Value: event.Bool(true)}, {Key: fDuration, Value: event.Float(50)}}},
+		{Time: at(20), Dataset: "cruddur", Fields: []event.Field{str(fTraceID, "t"), str(fParentID, "child"), str(fSignal, "log"),
+			str("@message", "card declined")}},
+		// An occurrence received minutes later, from an older sender that
+		// stamped the span id on the occurrence itself.
+		{Time: at(300000), Dataset: "errors", Fields: []event.Field{str(fTraceID, "t"), str(fSpanID, "child"), str(fSignal, "error"),
+			str("title", "CardDeclined")}},
+	}
+	tr := Assemble("t", evs)
+	if tr.SpanCount != 2 || len(tr.Spans) != 2 {
+		t.Fatalf("spans = %d, want 2", tr.SpanCount)
+	}
+	if len(tr.RootSpanIDs) != 1 || tr.RootSpanIDs[0] != "root" {
+		t.Fatalf("roots = %v, want [root]", tr.RootSpanIDs)
+	}
+	if len(tr.Logs) != 1 || len(tr.Events) != 1 || tr.Events[0].Fields["title"] != "CardDeclined" {
+		t.Fatalf("logs = %v, events = %v; want the log line and the occurrence", tr.Logs, tr.Events)
+	}
+	if tr.DurationMs != 300 {
+		t.Fatalf("duration = %v ms, want 300: the trace spans its spans, not its late events", tr.DurationMs)
 	}
 }
