@@ -129,7 +129,10 @@ func (s *Store) compactDay(ctx context.Context, dy *day) error {
 			}
 		}
 	}
-	if _, err := s.w.ExecContext(ctx, "ATTACH "+sqlString(dy.path)+" AS "+quote(dy.alias)); err != nil {
+	// Re-attach with the same options as every day database (row group
+	// size, storage version), or this day's appends would go back to
+	// logging every row in the write-ahead log.
+	if _, err := s.w.ExecContext(ctx, attachSQL(dy.path, dy.alias)); err != nil {
 		return fmt.Errorf("compact %s: reattach: %w", dy.alias, errors.Join(renameErr, err))
 	}
 	if renameErr != nil {
