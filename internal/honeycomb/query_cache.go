@@ -28,7 +28,8 @@ type storedResult struct {
 
 // resultCache keeps query results in memory for GET, forgetting the oldest
 // beyond a byte budget and any older than a TTL. It is safe for concurrent
-// use.
+// use. It is only a cache: a result another node ran, or one forgotten, is
+// computed again from its id (query_ids.go) until the TTL.
 type resultCache struct {
 	maxBytes int
 	ttl      time.Duration
@@ -37,6 +38,9 @@ type resultCache struct {
 	byKey map[resultKey]*storedResult
 	order []*storedResult
 	bytes int
+
+	// keys is the HMAC key of result ids (query_ids.go).
+	keys resultKeys
 }
 
 type resultKey struct {
@@ -54,7 +58,11 @@ func newResultCache(maxBytes int, ttl time.Duration) *resultCache {
 func (c *resultCache) put(r *storedResult) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.byKey[resultKey{r.env, r.dataset, r.id}] = r
+	k := resultKey{r.env, r.dataset, r.id}
+	if c.byKey[k] != nil {
+		return // the same id names the same result
+	}
+	c.byKey[k] = r
 	c.order = append(c.order, r)
 	c.bytes += len(r.data)
 	for c.bytes > c.maxBytes && len(c.order) > 1 {
@@ -69,7 +77,12 @@ func (c *resultCache) get(env event.EnvID, dataset, id string, now time.Time) *s
 	for len(c.order) > 0 && now.Sub(c.order[0].created) > c.ttl {
 		c.evictOldest()
 	}
-	return c.byKey[resultKey{env, dataset, id}]
+	r := c.byKey[resultKey{env, dataset, id}]
+	if r == nil || now.Sub(r.created) > c.ttl {
+		// Results computed again on this node are not in creation order.
+		return nil
+	}
+	return r
 }
 
 // evictOldest drops the oldest result; c.mu is held.
@@ -78,5 +91,7 @@ func (c *resultCache) evictOldest() {
 	c.order[0] = nil
 	c.order = c.order[1:]
 	c.bytes -= len(old.data)
-	delete(c.byKey, resultKey{old.env, old.dataset, old.id})
+	if k := (resultKey{old.env, old.dataset, old.id}); c.byKey[k] == old {
+		delete(c.byKey, k)
+	}
 }

@@ -2,15 +2,15 @@ package honeycomb
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"time"
 
 	"github.com/waggle-hq/waggle/internal/event"
+	"github.com/waggle-hq/waggle/internal/meta"
 	"github.com/waggle-hq/waggle/internal/query"
 	"github.com/waggle-hq/waggle/internal/tenant"
 )
@@ -61,37 +61,25 @@ func (h *queryAPI) createResult(w http.ResponseWriter, r *http.Request) {
 		h.queryError(w, r, "run query", err)
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), queryTimeout)
-	defer cancel()
-	out, err := h.api.Engine.Run(ctx, p.Env.ID, []string{dataset}, obj.Spec, query.Options{
+	key, err := h.resultKey(r.Context())
+	if err != nil {
+		h.queryError(w, r, "run query", err)
+		return
+	}
+	run := resultRun{QueryID: saved.ID, Opts: query.Options{
 		DisableSeries:           req.DisableSeries,
 		DisableTotalByAggregate: req.DisableTotalByAggregate,
 		DisableOtherByAggregate: req.DisableOtherByAggregate,
 		Limit:                   req.Limit,
-		Now:                     h.api.Now(),
-	})
+		Now:                     h.api.Now().UTC(),
+	}}
+	res, err := h.runResult(r.Context(), p.Env.ID, dataset, saved, obj, run)
 	if err != nil {
 		h.queryError(w, r, "run query", err)
 		return
 	}
-	data, err := json.Marshal(out)
-	if err != nil {
-		h.queryError(w, r, "run query", fmt.Errorf("encode results: %w", err))
-		return
-	}
-	id, err := newResultID()
-	if err != nil {
-		h.queryError(w, r, "run query", err)
-		return
-	}
-	res := &storedResult{
-		env:     p.Env.ID,
-		dataset: saved.Dataset,
-		id:      id,
-		query:   obj,
-		data:    data,
-		created: h.api.Now().UTC(),
-	}
+	res.id = encodeResultID(key, p.Env.ID, saved.Dataset, run)
+	id := res.id
 	h.results.put(res)
 	h.api.recordQueryRun(r.Context(), p, saved, id) // query history (history.go)
 	loc := baseURL(r) + resultPath(dataset, id)
@@ -119,6 +107,14 @@ func (h *queryAPI) getResult(w http.ResponseWriter, r *http.Request) {
 	}
 	res := h.results.get(p.Env.ID, key, id, h.api.Now())
 	if res == nil {
+		// Not run on this node (or forgotten): an id this deployment issued
+		// describes its run; compute it again.
+		var ok bool
+		if res, ok = h.rerunResult(w, r, p.Env.ID, dataset, key, id); res == nil && !ok {
+			return
+		}
+	}
+	if res == nil {
 		if err := h.api.Engine.CheckDatasets(r.Context(), p.Env.ID, []string{dataset}); err != nil {
 			h.queryError(w, r, "get query result", err)
 			return
@@ -134,13 +130,77 @@ func (h *queryAPI) getResult(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// newResultID returns a random result ID.
-func newResultID() (string, error) {
-	var b [8]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return "", fmt.Errorf("result id: %w", err)
+// runResult runs saved (dataset as the request named it) as run says and
+// returns the result, without its id.
+func (h *queryAPI) runResult(ctx context.Context, env event.EnvID, dataset string, saved query.SavedQuery, obj queryObject, run resultRun) (*storedResult, error) {
+	ctx, cancel := context.WithTimeout(ctx, queryTimeout)
+	defer cancel()
+	out, err := h.api.Engine.Run(ctx, env, []string{dataset}, obj.Spec, run.Opts)
+	if err != nil {
+		return nil, err
 	}
-	return hex.EncodeToString(b[:]), nil
+	data, err := json.Marshal(out)
+	if err != nil {
+		return nil, fmt.Errorf("encode results: %w", err)
+	}
+	return &storedResult{
+		env:     env,
+		dataset: saved.Dataset,
+		query:   obj,
+		data:    data,
+		created: run.Opts.Now,
+	}, nil
+}
+
+// rerunResult computes the result an id names when this node does not have
+// it: the id must carry this deployment's MAC for env's dataset (key: slug
+// or __all__), be younger than the results' TTL and name a saved query that
+// exists. It returns the result (kept in the cache too), or nil and true when
+// the id names none (the caller answers 404), or nil and false when it
+// answered an error itself.
+func (h *queryAPI) rerunResult(w http.ResponseWriter, r *http.Request, env event.EnvID, dataset, key, id string) (*storedResult, bool) {
+	mac, err := h.resultKey(r.Context())
+	if err != nil {
+		h.queryError(w, r, "get query result", err)
+		return nil, false
+	}
+	run, ok := decodeResultID(mac, env, key, id)
+	if !ok {
+		return nil, true
+	}
+	if age := h.api.Now().Sub(run.Opts.Now); age > h.results.ttl {
+		return nil, true
+	}
+	saved, err := h.api.Engine.Saved(r.Context(), env, dataset, run.QueryID)
+	if errors.Is(err, query.ErrQueryNotFound) {
+		return nil, true
+	}
+	if err != nil {
+		h.queryError(w, r, "get query result", err)
+		return nil, false
+	}
+	obj, err := queryObjectOf(saved)
+	if err != nil {
+		h.queryError(w, r, "get query result", err)
+		return nil, false
+	}
+	res, err := h.runResult(r.Context(), env, dataset, saved, obj, run)
+	if err != nil {
+		h.queryError(w, r, "get query result", err)
+		return nil, false
+	}
+	res.id = id
+	h.results.put(res)
+	return res, true
+}
+
+// resultKey is the HMAC key of result ids (query_ids.go).
+func (h *queryAPI) resultKey(ctx context.Context) ([]byte, error) {
+	var db *meta.DB
+	if h.api.Alerting != nil {
+		db = h.api.Alerting.DB
+	}
+	return h.results.keys.get(ctx, db)
 }
 
 // resultPath is the API path of a query result.
