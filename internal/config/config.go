@@ -32,6 +32,11 @@ type Config struct {
 	// triggers) outlive it: with shared metadata another node takes the work
 	// over at most this long after the holder died. Zero means one minute.
 	LeaseTTL time.Duration
+	// TriggerTick is how often the trigger engine looks for due triggers
+	// (WAGGLE_TRIGGER_TICK, default 10s). A trigger is still evaluated once
+	// per interval of its frequency; a shorter tick only lowers the delay
+	// after an interval starts (tests use 1s).
+	TriggerTick time.Duration
 	// APIKey, if set, becomes an all-permission key of the default environment.
 	APIKey string
 	// AWSAccessKeyID and AWSSecretAccessKey, if set, become the default
@@ -86,6 +91,7 @@ func Parse(name string, args []string, getenv func(string) string) (*Config, err
 	mem := fs.String("memory-limit", env("WAGGLE_MEMORY_LIMIT", "1GiB"), "memory bound, e.g. 512MiB or 2GiB (WAGGLE_MEMORY_LIMIT)")
 	retInterval := fs.String("retention-interval", env("WAGGLE_RETENTION_INTERVAL", "1h"), "how often retention windows are enforced (WAGGLE_RETENTION_INTERVAL)")
 	leaseTTL := fs.String("lease-ttl", env("WAGGLE_LEASE_TTL", "1m"), "how long another node waits before taking over a dead node's singleton work, at least 1s (WAGGLE_LEASE_TTL)")
+	triggerTick := fs.String("trigger-tick", env("WAGGLE_TRIGGER_TICK", "10s"), "how often due triggers are looked for (WAGGLE_TRIGGER_TICK)")
 	fs.StringVar(&c.LogLevel, "log-level", env("WAGGLE_LOG_LEVEL", "info"), "debug, info, warn or error (WAGGLE_LOG_LEVEL)")
 	fs.StringVar(&c.LogFormat, "log-format", env("WAGGLE_LOG_FORMAT", "text"), "text or json (WAGGLE_LOG_FORMAT)")
 	if err := fs.Parse(args); err != nil {
@@ -100,6 +106,9 @@ func Parse(name string, args []string, getenv func(string) string) (*Config, err
 	}
 	if c.LeaseTTL, err = time.ParseDuration(*leaseTTL); err != nil || c.LeaseTTL < time.Second {
 		return nil, fmt.Errorf("lease TTL %q: want a duration of at least 1s such as 1m", *leaseTTL)
+	}
+	if c.TriggerTick, err = time.ParseDuration(*triggerTick); err != nil || c.TriggerTick < 100*time.Millisecond {
+		return nil, fmt.Errorf("trigger tick %q: want a duration of at least 100ms such as 10s", *triggerTick)
 	}
 	if c.MemoryLimit, err = ParseSize(*mem); err != nil {
 		return nil, fmt.Errorf("memory limit: %w", err)

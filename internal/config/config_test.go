@@ -2,6 +2,7 @@ package config
 
 import (
 	"testing"
+	"time"
 )
 
 func TestParseDefaultsAreLoopback(t *testing.T) {
@@ -14,6 +15,9 @@ func TestParseDefaultsAreLoopback(t *testing.T) {
 			t.Errorf("default address %q is not loopback", addr)
 		}
 	}
+	if c.TriggerTick != 10*time.Second {
+		t.Errorf("trigger tick = %v, want 10s", c.TriggerTick)
+	}
 	if c.MemoryLimit != DefaultMemoryLimit {
 		t.Errorf("memory limit = %d, want %d", c.MemoryLimit, DefaultMemoryLimit)
 	}
@@ -25,12 +29,13 @@ func TestParseEnvAndFlags(t *testing.T) {
 		"WAGGLE_HTTP_ADDR":    "0.0.0.0:9000",
 		"WAGGLE_MEMORY_LIMIT": "512MiB",
 		"WAGGLE_API_KEY":      "secret",
+		"WAGGLE_TRIGGER_TICK": "1s",
 	}
 	c, err := Parse("serve", []string{"--http-addr", "127.0.0.1:9001"}, func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.DataDir != "/var/lib/waggle" || c.HTTPAddr != "127.0.0.1:9001" || c.MemoryLimit != 512<<20 || c.APIKey != "secret" {
+	if c.DataDir != "/var/lib/waggle" || c.HTTPAddr != "127.0.0.1:9001" || c.MemoryLimit != 512<<20 || c.APIKey != "secret" || c.TriggerTick != time.Second {
 		t.Errorf("got %+v", c)
 	}
 }
@@ -45,6 +50,7 @@ func TestParseRejects(t *testing.T) {
 		{"too small", []string{"--memory-limit", "1MiB"}, nil},
 		{"half an AWS credential", nil, map[string]string{"WAGGLE_AWS_ACCESS_KEY_ID": "AKID"}},
 		{"stray argument", []string{"extra"}, nil},
+		{"trigger tick too short", nil, map[string]string{"WAGGLE_TRIGGER_TICK": "1ms"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -21,6 +21,9 @@ func (s *Server) startTriggers() *honeycomb.Alerting {
 		DB: s.Meta, Query: s.Engine, Log: s.log.With("component", "triggers"),
 		BaseURL: "http://" + s.HTTPAddr(),
 		Notify:  func() *notify.Deliverer { return d },
+		// The same take-over delay as retention (WAGGLE_LEASE_TTL); the tick
+		// is WAGGLE_TRIGGER_TICK.
+		LeaseTTL: s.leaseTTL(), Tick: s.cfg.TriggerTick,
 	})
 	s.wg.Add(1)
 	go func() {
