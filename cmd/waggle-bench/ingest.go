@@ -27,6 +27,43 @@ type ingestConfig struct {
 	Duration time.Duration
 	Events   int64 // when > 0, stop after this many events were sent instead
 	TmpDir   string
+	// Protocol is "batch" (Honeycomb /1/batch JSON) or "otlp" (OTLP/HTTP
+	// protobuf to /v1/traces, Encoding "none" or "gzip").
+	Protocol string
+	// Store is "duckdb" (embedded) or "clickhouse"; Nodes waggle processes
+	// share it (ClickHouse only), each started with NodeEnv.
+	Store   string
+	Nodes   int
+	NodeEnv []string
+	// StoreCPU, when set, is the CPU time so far of the store's own server
+	// (ClickHouse), counted beside waggle's.
+	StoreCPU func() time.Duration
+}
+
+// label names the run in the report.
+func (c *ingestConfig) label() string {
+	s := encodingLabel(c.Encoding)
+	if c.Protocol == "otlp" {
+		s = "OTLP protobuf"
+		if c.Encoding == "gzip" {
+			s += " (gzip)"
+		}
+	}
+	if c.Store == "clickhouse" {
+		s += fmt.Sprintf(", ClickHouse, %d node", c.Nodes)
+		if c.Nodes > 1 {
+			s += "s"
+		}
+	}
+	return s
+}
+
+// unit is what one run counts: events or spans.
+func (c *ingestConfig) unit() string {
+	if c.Protocol == "otlp" {
+		return "spans"
+	}
+	return "events"
 }
 
 // ingestResult is what one ingest run measured.
@@ -43,7 +80,8 @@ type ingestResult struct {
 	Wall          time.Duration
 	ServerCPU     time.Duration // user+system of the server during the window
 	ClientCPU     time.Duration // this process during the window
-	PeakRSS       int64         // VmHWM of the server at the end
+	StoreCPU      time.Duration // the store server's (ClickHouse) during the window
+	PeakRSS       int64         // VmHWM of the server at the end (largest node)
 	RSS           int64         // VmRSS at the end
 	DiskBytes     int64
 	ShutdownWall  time.Duration
@@ -65,6 +103,15 @@ const benchKey = "waggle-bench-key-0123456789abcdef"
 
 const ingestDataset = "ingest-bench"
 
+// datasets the run's events land in: the /1/batch dataset, or for OTLP one
+// per service.
+func (c *ingestConfig) datasets() []string {
+	if c.Protocol == "otlp" {
+		return services
+	}
+	return []string{ingestDataset}
+}
+
 // runIngest starts waggle on a fresh data directory and replays pre-encoded
 // /1/batch bodies from cfg.Clients concurrent connections.
 func runIngest(ctx context.Context, cfg ingestConfig) (*ingestResult, error) {
@@ -75,63 +122,115 @@ func runIngest(ctx context.Context, cfg ingestConfig) (*ingestResult, error) {
 	start := time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
 	g := newGenerator(7, start, time.Hour, nEvents)
 	var enc *zstd.Encoder
-	if cfg.Encoding == "zstd" {
+	bodies := make([][]byte, cfg.Bodies)
+	if cfg.Protocol == "otlp" {
 		var err error
-		if enc, err = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedDefault)); err != nil {
+		if bodies, res.RawBodyBytes, err = otlpBodies(g, cfg.Bodies, cfg.Batch, cfg.Encoding); err != nil {
 			return nil, err
 		}
-	}
-	bodies := make([][]byte, cfg.Bodies)
-	var buf []byte
-	evs := make([]event.Event, cfg.Batch)
-	var rawTotal, encTotal int64
-	for i := range bodies {
-		for j := range evs {
-			evs[j] = g.next(ingestDataset)
+		var encTotal int64
+		for _, b := range bodies {
+			encTotal += int64(len(b))
 		}
-		buf = appendBatchJSON(buf[:0], evs)
-		rawTotal += int64(len(buf))
-		if enc != nil {
-			bodies[i] = enc.EncodeAll(buf, nil)
-		} else {
-			bodies[i] = bytes.Clone(buf)
+		res.BodyBytes = float64(encTotal) / float64(len(bodies))
+	} else {
+		if cfg.Encoding == "zstd" {
+			var err error
+			if enc, err = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedDefault)); err != nil {
+				return nil, err
+			}
 		}
-		encTotal += int64(len(bodies[i]))
+		var buf []byte
+		evs := make([]event.Event, cfg.Batch)
+		var rawTotal, encTotal int64
+		for i := range bodies {
+			for j := range evs {
+				evs[j] = g.next(ingestDataset)
+			}
+			buf = appendBatchJSON(buf[:0], evs)
+			rawTotal += int64(len(buf))
+			if enc != nil {
+				bodies[i] = enc.EncodeAll(buf, nil)
+			} else {
+				bodies[i] = bytes.Clone(buf)
+			}
+			encTotal += int64(len(bodies[i]))
+		}
+		res.RawBodyBytes = float64(rawTotal) / float64(len(bodies))
+		res.BodyBytes = float64(encTotal) / float64(len(bodies))
 	}
-	res.RawBodyBytes = float64(rawTotal) / float64(len(bodies))
-	res.BodyBytes = float64(encTotal) / float64(len(bodies))
 	end := start.Add(time.Hour)
 
-	dataDir, err := os.MkdirTemp(cfg.TmpDir, "ingest-data-")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(dataDir)
-	n, err := startNode(cfg.Bin, dataDir, benchKey)
-	if err != nil {
-		return nil, err
-	}
+	var nodes []*node
+	var dataDirs []string
 	defer func() {
-		select {
-		case <-n.exited:
-		default:
-			n.kill()
+		for _, n := range nodes {
+			select {
+			case <-n.exited:
+			default:
+				n.kill()
+			}
+		}
+		for _, d := range dataDirs {
+			os.RemoveAll(d)
 		}
 	}()
+	for i := 0; i < max(cfg.Nodes, 1); i++ {
+		dataDir, err := os.MkdirTemp(cfg.TmpDir, "ingest-data-")
+		if err != nil {
+			return nil, err
+		}
+		dataDirs = append(dataDirs, dataDir)
+		n, err := startNode(cfg.Bin, dataDir, benchKey, cfg.NodeEnv...)
+		if err != nil {
+			return nil, err
+		}
+		nodes = append(nodes, n)
+	}
+	n := nodes[0]
+	nodesCPU := func() (time.Duration, error) {
+		var t time.Duration
+		for _, n := range nodes {
+			c, err := procCPU(n.pid())
+			if err != nil {
+				return 0, err
+			}
+			t += c
+		}
+		return t, nil
+	}
+	storeCPU := func() time.Duration {
+		if cfg.StoreCPU == nil {
+			return 0
+		}
+		return cfg.StoreCPU()
+	}
 
 	client := &http.Client{Transport: &http.Transport{
 		MaxIdleConns: cfg.Clients * 2, MaxIdleConnsPerHost: cfg.Clients * 2,
 		DisableCompression: true, IdleConnTimeout: time.Minute,
 	}}
-	send := func(body []byte, respBuf *bytes.Buffer) (acked int64, throttled bool, err error) {
-		req, err := http.NewRequestWithContext(ctx, "POST", n.base+"/1/batch/"+ingestDataset, bytes.NewReader(body))
+	send := func(n *node, body []byte, respBuf *bytes.Buffer) (acked int64, throttled bool, err error) {
+		url := n.base + "/1/batch/" + ingestDataset
+		if cfg.Protocol == "otlp" {
+			url = n.base + "/v1/traces"
+		}
+		req, err := http.NewRequestWithContext(ctx, "POST", url, bytes.NewReader(body))
 		if err != nil {
 			return 0, false, err
 		}
-		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("X-Honeycomb-Team", benchKey)
-		if enc != nil {
+		switch {
+		case cfg.Protocol == "otlp":
+			req.Header.Set("Content-Type", "application/x-protobuf")
+			if cfg.Encoding == "gzip" {
+				req.Header.Set("Content-Encoding", "gzip")
+			}
+		case enc != nil:
+			req.Header.Set("Content-Type", "application/json")
 			req.Header.Set("Content-Encoding", "zstd")
+		default:
+			req.Header.Set("Content-Type", "application/json")
 		}
 		resp, err := client.Do(req)
 		if err != nil {
@@ -145,26 +244,31 @@ func runIngest(ctx context.Context, cfg ingestConfig) (*ingestResult, error) {
 		}
 		switch resp.StatusCode {
 		case http.StatusOK:
+			if cfg.Protocol == "otlp" {
+				a, err := otlpAcked(respBuf.Bytes(), int64(cfg.Batch))
+				return a, false, err
+			}
 			return int64(bytes.Count(respBuf.Bytes(), []byte(`"status":202`))), false, nil
 		case http.StatusTooManyRequests, http.StatusServiceUnavailable:
 			return 0, true, nil
 		}
-		return 0, false, fmt.Errorf("POST /1/batch: %d %.300s", resp.StatusCode, respBuf.Bytes())
+		return 0, false, fmt.Errorf("POST %s: %d %.300q", req.URL.Path, resp.StatusCode, respBuf.Bytes())
 	}
 
 	// Warm-up: one request creates the dataset and its columns.
 	var wb bytes.Buffer
-	warm, _, err := send(bodies[0], &wb)
+	warm, _, err := send(n, bodies[0], &wb)
 	if err != nil {
 		return nil, fmt.Errorf("warm-up: %w", err)
 	}
 	res.AckedTotal = warm
 
 	res.LoadAvgBefore = loadAvg()
-	cpu0, err := procCPU(n.pid())
+	cpu0, err := nodesCPU()
 	if err != nil {
 		return nil, err
 	}
+	store0 := storeCPU()
 	self0 := selfCPU()
 	m0 := sampleMachine()
 	t0 := time.Now()
@@ -186,7 +290,7 @@ func runIngest(ctx context.Context, cfg ingestConfig) (*ingestResult, error) {
 				} else if !time.Now().Before(deadline) {
 					return
 				}
-				a, th, err := send(bodies[i%len(bodies)], &rb)
+				a, th, err := send(nodes[c%len(nodes)], bodies[i%len(bodies)], &rb)
 				requests.Add(1)
 				if err != nil {
 					errOnce.Do(func() { firstErr = err })
@@ -208,10 +312,11 @@ func runIngest(ctx context.Context, cfg ingestConfig) (*ingestResult, error) {
 	wg.Wait()
 	res.Wall = time.Since(t0)
 	m1 := sampleMachine()
-	cpu1, err := procCPU(n.pid())
+	cpu1, err := nodesCPU()
 	if err != nil {
 		return nil, err
 	}
+	res.StoreCPU = storeCPU() - store0
 	res.ClientCPU = selfCPU() - self0
 	res.ServerCPU = cpu1 - cpu0
 	res.MachineBusy = busyCores(m0, m1, res.Wall)
@@ -221,27 +326,39 @@ func runIngest(ctx context.Context, cfg ingestConfig) (*ingestResult, error) {
 	if firstErr != nil {
 		return nil, firstErr
 	}
-	if res.PeakRSS, err = procStatusBytes(n.pid(), "VmHWM"); err != nil {
-		return nil, err
-	}
-	if res.RSS, err = procStatusBytes(n.pid(), "VmRSS"); err != nil {
-		return nil, err
+	for _, n := range nodes {
+		hwm, err := procStatusBytes(n.pid(), "VmHWM")
+		if err != nil {
+			return nil, err
+		}
+		rss, err := procStatusBytes(n.pid(), "VmRSS")
+		if err != nil {
+			return nil, err
+		}
+		res.PeakRSS, res.RSS = max(res.PeakRSS, hwm), max(res.RSS, rss)
 	}
 
-	// What is stored must be what was acknowledged.
-	stored, err := countHTTP(ctx, n, ingestDataset, start.Add(-time.Minute), end.Add(time.Minute))
-	if err != nil {
-		return nil, fmt.Errorf("count stored events: %w", err)
+	// What is stored must be what was acknowledged (read through the last
+	// node: with two, what the other wrote must be visible there too).
+	for _, ds := range cfg.datasets() {
+		stored, err := countHTTP(ctx, nodes[len(nodes)-1], ds, start.Add(-time.Minute), end.Add(time.Minute))
+		if err != nil {
+			return nil, fmt.Errorf("count stored events in %s: %w", ds, err)
+		}
+		res.Stored += stored
 	}
-	res.Stored = stored
 	ts := time.Now()
-	if err := n.stop(); err != nil {
-		return nil, err
+	for _, n := range nodes {
+		if err := n.stop(); err != nil {
+			return nil, err
+		}
 	}
 	res.ShutdownWall = time.Since(ts)
-	res.DiskBytes = dirSize(dataDir)
-	log.Printf("ingest %s: %d events acknowledged in %v (%.0f/s), server CPU %v/event, peak RSS %d MiB, stored %d",
-		cfg.Encoding, res.Acked, res.Wall.Round(time.Millisecond), res.rate(), res.cpuPerEvent(), res.PeakRSS>>20, res.Stored)
+	for _, d := range dataDirs {
+		res.DiskBytes += dirSize(d)
+	}
+	log.Printf("ingest %s: %d %s acknowledged in %v (%.0f/s), server CPU %v/event, peak RSS %d MiB, stored %d",
+		cfg.label(), res.Acked, cfg.unit(), res.Wall.Round(time.Millisecond), res.rate(), res.cpuPerEvent(), res.PeakRSS>>20, res.Stored)
 	return res, nil
 }
 

@@ -47,6 +47,15 @@ type config struct {
 	IngestBodies    int
 	IngestDuration  time.Duration
 	IngestEvents    int64
+	OTLPEncodings   []string
+
+	// Stores: "duckdb" (embedded) and/or "clickhouse"; ClickHouse is a URL
+	// or "auto" (a throwaway server started with chtest).
+	Stores          []string
+	ClickHouse      string
+	ClickHouseNodes []int
+	Meta            string // PostgreSQL URL for several nodes; "" starts one (pgtest)
+	CHEvents        int64  // query data set size on ClickHouse
 
 	Events  int64
 	Rounds  int
@@ -86,7 +95,13 @@ func parseFlags(args []string, getenv func(string) string) (*config, error) {
 	fs.StringVar(&c.Out, "out", env("BENCH_OUT", ""), "write the Markdown report here (BENCH_OUT); empty prints it")
 	fs.StringVar(&c.Bin, "bin", env("BENCH_BIN", ""), "waggle binary to run (BENCH_BIN); empty builds ./cmd/waggle afresh")
 	fs.StringVar(&c.Cache, "cache", env("BENCH_CACHE", defaultCache), "directory caching generated query data (BENCH_CACHE)")
-	only := fs.String("only", env("BENCH_ONLY", "ingest,queries"), "phases to run: ingest, queries (BENCH_ONLY)")
+	only := fs.String("only", env("BENCH_ONLY", "ingest,otlp,queries"), "phases to run: ingest (/1/batch), otlp (OTLP/HTTP /v1/traces), queries (BENCH_ONLY)")
+	otlpEnc := fs.String("otlp-encodings", env("BENCH_OTLP_ENCODINGS", "none"), "OTLP protobuf body encodings, each a run: none, gzip (BENCH_OTLP_ENCODINGS)")
+	stores := fs.String("store", env("BENCH_STORE", "duckdb"), "stores to measure, each a run: duckdb, clickhouse (started by the harness), or a clickhouse://host:9000/db URL (BENCH_STORE)")
+	fs.StringVar(&c.ClickHouse, "clickhouse", env("BENCH_CLICKHOUSE", ""), "\"auto\" or a clickhouse:// URL: also measure on ClickHouse (same as adding it to -store) (BENCH_CLICKHOUSE)")
+	chNodes := fs.String("clickhouse-nodes", env("BENCH_CLICKHOUSE_NODES", "1,2"), "waggle nodes sharing ClickHouse in the ingest runs, each a run (BENCH_CLICKHOUSE_NODES)")
+	fs.StringVar(&c.Meta, "meta", env("BENCH_META", ""), "PostgreSQL URL for the metadata of several nodes; empty starts one with pgtest (BENCH_META)")
+	fs.Int64Var(&c.CHEvents, "clickhouse-events", envInt("BENCH_CLICKHOUSE_EVENTS", 1_000_000), "events in the ClickHouse query data set (BENCH_CLICKHOUSE_EVENTS)")
 	enc := fs.String("ingest-encodings", env("BENCH_INGEST_ENCODINGS", "zstd,none"), "body encodings to measure ingest with, each a run: zstd, none (BENCH_INGEST_ENCODINGS)")
 	fs.IntVar(&c.IngestClients, "ingest-clients", int(envInt("BENCH_INGEST_CLIENTS", 6)), "concurrent ingest connections (BENCH_INGEST_CLIENTS)")
 	fs.IntVar(&c.IngestBatch, "ingest-batch", int(envInt("BENCH_INGEST_BATCH", 2000)), "events per /1/batch body (BENCH_INGEST_BATCH)")
@@ -106,7 +121,7 @@ func parseFlags(args []string, getenv func(string) string) (*config, error) {
 	}
 	c.Phases = map[string]bool{}
 	for _, p := range splitList(*only) {
-		if p != "ingest" && p != "queries" {
+		if p != "ingest" && p != "otlp" && p != "queries" {
 			return nil, fmt.Errorf("-only: unknown phase %q", p)
 		}
 		c.Phases[p] = true
@@ -117,7 +132,38 @@ func parseFlags(args []string, getenv func(string) string) (*config, error) {
 		}
 		c.IngestEncodings = append(c.IngestEncodings, e)
 	}
-	known := map[string]bool{traceQuery: true}
+	for _, e := range splitList(*otlpEnc) {
+		if e != "gzip" && e != "none" {
+			return nil, fmt.Errorf("-otlp-encodings: unknown encoding %q", e)
+		}
+		c.OTLPEncodings = append(c.OTLPEncodings, e)
+	}
+	for _, st := range splitList(*stores) {
+		switch {
+		case st == "duckdb":
+			c.Stores = append(c.Stores, "duckdb")
+		case st == "clickhouse" || st == "auto":
+			c.ClickHouse = "auto"
+		case strings.HasPrefix(st, "clickhouse://"):
+			c.ClickHouse = st
+		default:
+			return nil, fmt.Errorf("-store: unknown store %q", st)
+		}
+	}
+	if c.ClickHouse != "" {
+		if c.ClickHouse != "auto" && !strings.HasPrefix(c.ClickHouse, "clickhouse://") {
+			return nil, fmt.Errorf("-clickhouse: want auto or a clickhouse:// URL, got %q", c.ClickHouse)
+		}
+		c.Stores = append(c.Stores, "clickhouse")
+	}
+	for _, v := range splitList(*chNodes) {
+		k, err := strconv.Atoi(v)
+		if err != nil || k < 1 || k > 8 {
+			return nil, fmt.Errorf("-clickhouse-nodes: bad count %q", v)
+		}
+		c.ClickHouseNodes = append(c.ClickHouseNodes, k)
+	}
+	known := map[string]bool{traceQuery: true, traceSearchQuery: true}
 	for _, q := range queries {
 		known[q.Name] = true
 	}
@@ -202,17 +248,77 @@ func run(ctx context.Context, cfg *config) (*report, error) {
 			return nil, err
 		}
 	}
+	var ch *clickHouse
+	if cfg.ClickHouse != "" {
+		if cfg.ClickHouse == "auto" {
+			log.Printf("starting ClickHouse (chtest)")
+			if ch, err = startClickHouse(); err != nil {
+				return nil, err
+			}
+			defer ch.close()
+		} else {
+			ch = &clickHouse{dsn: cfg.ClickHouse, close: func() {}}
+		}
+		rep.clickhouseVersion = clickhouseVersion()
+	}
+	var runs []ingestConfig
+	base := ingestConfig{Bin: bin, Clients: cfg.IngestClients, Batch: cfg.IngestBatch,
+		Bodies: cfg.IngestBodies, Duration: cfg.IngestDuration, Events: cfg.IngestEvents, TmpDir: tmp}
+	var protos [][2]string
 	if cfg.Phases["ingest"] {
 		for _, enc := range cfg.IngestEncodings {
-			r, err := runIngest(ctx, ingestConfig{
-				Bin: bin, Encoding: enc, Clients: cfg.IngestClients, Batch: cfg.IngestBatch,
-				Bodies: cfg.IngestBodies, Duration: cfg.IngestDuration, Events: cfg.IngestEvents, TmpDir: tmp,
-			})
-			if err != nil {
-				return nil, fmt.Errorf("ingest (%s): %w", enc, err)
-			}
-			rep.ingest = append(rep.ingest, r)
+			protos = append(protos, [2]string{"batch", enc})
 		}
+	}
+	if cfg.Phases["otlp"] {
+		for _, enc := range cfg.OTLPEncodings {
+			protos = append(protos, [2]string{"otlp", enc})
+		}
+	}
+	for _, st := range cfg.Stores {
+		for _, pe := range protos {
+			c := base
+			c.Protocol, c.Encoding, c.Store, c.Nodes = pe[0], pe[1], st, 1
+			if st == "duckdb" {
+				runs = append(runs, c)
+				continue
+			}
+			for _, k := range cfg.ClickHouseNodes {
+				c.Nodes = k
+				runs = append(runs, c)
+			}
+		}
+	}
+	var metaURL string
+	for _, c := range runs {
+		if c.Store == "clickhouse" {
+			c.NodeEnv = []string{"WAGGLE_STORE=" + ch.freshDSN("ingest")}
+			c.StoreCPU = ch.cpu
+			if c.Nodes > 1 {
+				if metaURL == "" {
+					if metaURL = cfg.Meta; metaURL == "" {
+						log.Printf("starting PostgreSQL (pgtest) for the metadata of %d nodes", c.Nodes)
+						u, stop, err := startPostgres()
+						if err != nil {
+							return nil, err
+						}
+						defer stop()
+						metaURL = u
+					}
+				}
+				// A fresh metadata schema per run: a database of its own.
+				u, err := freshPGDatabase(ctx, metaURL)
+				if err != nil {
+					return nil, err
+				}
+				c.NodeEnv = append(c.NodeEnv, "WAGGLE_META="+u, "WAGGLE_MASTER_KEY="+masterKey())
+			}
+		}
+		r, err := runIngest(ctx, c)
+		if err != nil {
+			return nil, fmt.Errorf("ingest (%s): %w", c.label(), err)
+		}
+		rep.ingest = append(rep.ingest, r)
 	}
 	if cfg.Phases["queries"] {
 		cache := cfg.Cache

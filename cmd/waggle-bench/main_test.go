@@ -27,34 +27,38 @@ func TestSmoke(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rep.ingest) != 1 {
-		t.Fatalf("%d ingest runs, want 1", len(rep.ingest))
+	if len(rep.ingest) != 2 {
+		t.Fatalf("%d ingest runs, want 2 (/1/batch and OTLP)", len(rep.ingest))
 	}
-	in := rep.ingest[0]
-	if in.Acked != 20000 || in.Stored != in.AckedTotal {
-		t.Errorf("ingest: %d acknowledged in the window, %d in all, %d stored; want 20000 and stored = all", in.Acked, in.AckedTotal, in.Stored)
+	for _, in := range rep.ingest {
+		if in.Acked != 20000 || in.Stored != in.AckedTotal {
+			t.Errorf("ingest %s: %d acknowledged in the window, %d in all, %d stored; want 20000 and stored = all", in.Config.label(), in.Acked, in.AckedTotal, in.Stored)
+		}
+		if in.ServerCPU <= 0 || in.PeakRSS <= 0 {
+			t.Errorf("ingest %s: server CPU %v, peak RSS %d; want both measured", in.Config.label(), in.ServerCPU, in.PeakRSS)
+		}
 	}
-	if in.ServerCPU <= 0 || in.PeakRSS <= 0 {
-		t.Errorf("ingest: server CPU %v, peak RSS %d; want both measured", in.ServerCPU, in.PeakRSS)
+	if rep.ingest[1].Config.Protocol != "otlp" {
+		t.Errorf("second ingest run is %q, want otlp", rep.ingest[1].Config.Protocol)
 	}
-	if rep.queries == nil || len(rep.queries.stats) != len(queries)+1 {
+	if rep.queries == nil || len(rep.queries.stats) != len(queries)+2 {
 		t.Fatalf("query results missing")
 	}
 	for _, s := range rep.queries.stats {
 		if s.check != "" && s.check != "ok" {
 			t.Errorf("%s: waggle and SQL disagree: %s", s.name, s.check)
 		}
-		if s.q != nil && len(s.times[modeHTTP]) != 1 {
+		if len(s.times[modeHTTP]) != 1 {
 			t.Errorf("%s: %d HTTP timings, want 1", s.name, len(s.times[modeHTTP]))
 		}
 		if s.q == nil || s.q.SQL != nil {
-			if len(s.times[modeRaw]) != 1 || len(s.times[modeEngine]) != 1 {
+			if len(s.times[modeRaw]) != 1 || (s.name != traceSearchQuery && len(s.times[modeEngine]) != 1) {
 				t.Errorf("%s: %d SQL and %d engine timings, want 1 each", s.name, len(s.times[modeRaw]), len(s.times[modeEngine]))
 			}
 		}
 	}
 	md := rep.markdown()
-	for _, want := range []string{"## Targets", "## Ingest", "## Queries over 20,000 events", "`count_p95_by_name`", "`trace_by_id`", "nproc"} {
+	for _, want := range []string{"## Targets", "## Ingest", "## Queries over 20,000 events", "`count_p95_by_name`", "`trace_by_id`", "`trace_search`", "OTLP/HTTP `/v1/traces`", "nproc"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("report lacks %q", want)
 		}

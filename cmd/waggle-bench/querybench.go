@@ -108,7 +108,12 @@ func runQueries(ctx context.Context, cfg *config, bin, cache, tmp string) (*quer
 	}
 	var trace *queryStat
 	if cfg.wantQuery(traceQuery) && len(m.TraceIDs) > 0 {
-		trace = &queryStat{name: traceQuery, title: "all spans of one trace id (store.Trace)", times: map[string][]time.Duration{}, cpu: map[string][]time.Duration{}}
+		trace = &queryStat{name: traceQuery, title: "all spans of one trace id (HTTP: `GET /api/v1/traces/{id}`; engine: `store.Trace`)", times: map[string][]time.Duration{}, cpu: map[string][]time.Duration{}}
+	}
+	var search *queryStat
+	if cfg.wantQuery(traceSearchQuery) {
+		search = &queryStat{name: traceSearchQuery, title: fmt.Sprintf("trace search: `GET /api/v1/traces?service=%s&min_duration_ms=%d` over the two hours (root spans, newest 50, with span and error counts and services)", filterService, searchMinDurationMS),
+			times: map[string][]time.Duration{}, cpu: map[string][]time.Duration{}}
 	}
 
 	res.loadBefore = loadAvg()
@@ -117,7 +122,7 @@ func runQueries(ctx context.Context, cfg *config, bin, cache, tmp string) (*quer
 	t0 := time.Now()
 	for round := 0; round < cfg.Rounds; round++ {
 		log.Printf("queries: round %d of %d", round+1, cfg.Rounds)
-		cpu, hwm, err := queryRound(ctx, cfg, bin, dirs, m, stats, trace)
+		cpu, hwm, err := queryRound(ctx, cfg, bin, dirs, m, stats, trace, search)
 		if err != nil {
 			return nil, err
 		}
@@ -148,6 +153,14 @@ func runQueries(ctx context.Context, cfg *config, bin, cache, tmp string) (*quer
 		}
 		stats = append(stats, trace)
 	}
+	if search != nil {
+		if len(search.rawRows) == search.rows {
+			search.check = "ok"
+		} else {
+			search.check = fmt.Sprintf("%d traces, SQL finds %d", search.rows, len(search.rawRows))
+		}
+		stats = append(stats, search)
+	}
 	res.stats = stats
 	for _, s := range stats {
 		log.Printf("%-32s http %8v  engine %8v  raw %8v", s.name,
@@ -160,7 +173,7 @@ func runQueries(ctx context.Context, cfg *config, bin, cache, tmp string) (*quer
 // dirs[1] and a plain DuckDB on dirs[2], and runs every query in all three,
 // alternating run by run (rotating which goes first) so that the machine's
 // noise hits them alike. It returns the server's CPU time and peak RSS.
-func queryRound(ctx context.Context, cfg *config, bin string, dirs [3]string, m *manifest, stats []*queryStat, trace *queryStat) (time.Duration, int64, error) {
+func queryRound(ctx context.Context, cfg *config, bin string, dirs [3]string, m *manifest, stats []*queryStat, trace, search *queryStat) (time.Duration, int64, error) {
 	start, end := m.Start, m.Start.Add(m.Window)
 	env := event.EnvID(m.Env)
 
@@ -239,22 +252,28 @@ func queryRound(ctx context.Context, cfg *config, bin string, dirs [3]string, m 
 			return 0, 0, err
 		}
 	}
-	cpu1, _ := procCPU(n.pid())
-	hwm, _ := procStatusBytes(n.pid(), "VmHWM")
-	if err := n.stop(); err != nil {
-		return 0, 0, err
-	}
-
 	if trace != nil {
 		ids := m.TraceIDs
 		trace.sql = "SELECT * FROM " + raw.t.from + " WHERE " + raw.t.col(colTrace) + " = ?"
 		modes := []mode{
-			{modeEngine, func(i int) error {
-				evs, err := st.Trace(ctx, env, ids[i%len(ids)])
+			{modeHTTP, func(i int) error {
+				var out struct {
+					Spans []json.RawMessage `json:"spans"`
+				}
+				code, body, err := n.do(ctx, "GET", "/api/v1/traces/"+ids[i%len(ids)], nil, &out)
 				if err != nil {
+					return fmt.Errorf("GET /api/v1/traces/{id}: %w", err)
+				}
+				if code != 200 {
+					return fmt.Errorf("GET /api/v1/traces/{id}: %d %.300s", code, body)
+				}
+				trace.rows = len(out.Spans)
+				return nil
+			}, serverCPU},
+			{modeEngine, func(i int) error {
+				if _, err := st.Trace(ctx, env, ids[i%len(ids)]); err != nil {
 					return fmt.Errorf("trace lookup: %w", err)
 				}
-				trace.rows = len(evs)
 				return nil
 			}, selfCPU},
 			{modeRaw, func(i int) error {
@@ -269,6 +288,43 @@ func queryRound(ctx context.Context, cfg *config, bin string, dirs [3]string, m 
 		if err := alternate(cfg, trace, modes); err != nil {
 			return 0, 0, err
 		}
+	}
+	if search != nil {
+		search.sql = searchSQL(raw.t, start, end)
+		path := fmt.Sprintf("/api/v1/traces?service=%s&min_duration_ms=%d&start=%d&end=%d&limit=50",
+			filterService, searchMinDurationMS, start.Unix(), end.Unix())
+		modes := []mode{
+			{modeHTTP, func(int) error {
+				var out struct {
+					Traces []json.RawMessage `json:"traces"`
+				}
+				code, body, err := n.do(ctx, "GET", path, nil, &out)
+				if err != nil {
+					return fmt.Errorf("GET %s: %w", path, err)
+				}
+				if code != 200 {
+					return fmt.Errorf("GET %s: %d %.300s", path, code, body)
+				}
+				search.rows = len(out.Traces)
+				return nil
+			}, serverCPU},
+			{modeRaw, func(int) error {
+				rows, err := raw.query(ctx, search.sql)
+				if err != nil {
+					return fmt.Errorf("trace search as SQL: %s: %w", search.sql, err)
+				}
+				search.rawRows = rows
+				return nil
+			}, selfCPU},
+		}
+		if err := alternate(cfg, search, modes); err != nil {
+			return 0, 0, err
+		}
+	}
+	cpu1, _ := procCPU(n.pid())
+	hwm, _ := procStatusBytes(n.pid(), "VmHWM")
+	if err := n.stop(); err != nil {
+		return 0, 0, err
 	}
 	if err := st.Close(); err != nil {
 		return 0, 0, err
@@ -301,4 +357,20 @@ func alternate(cfg *config, s *queryStat, modes []mode) error {
 		}
 	}
 	return nil
+}
+
+// traceSearchQuery names the trace search in the results.
+const traceSearchQuery = "trace_search"
+
+// searchMinDurationMS is the trace search's min_duration_ms.
+const searchMinDurationMS = 200
+
+// searchSQL is the trace search as a person would write it: the newest 50
+// root spans of the service at least searchMinDurationMS long in the
+// window, then the spans of those traces for their counts and services.
+func searchSQL(t *rawTable, start, end time.Time) string {
+	return fmt.Sprintf(`WITH r AS (SELECT %[1]s AS tid, ts FROM %[2]s WHERE %[3]s IS NULL AND %[4]s = '%[5]s' AND %[6]s >= %[7]d AND ts >= %[8]d AND ts < %[9]d ORDER BY ts DESC LIMIT 50) `+
+		`SELECT r.tid, any_value(r.ts) AS rts, count(*), count(*) FILTER (WHERE s.%[10]s), list(DISTINCT s.%[4]s) FROM r JOIN %[2]s s ON s.%[1]s = r.tid GROUP BY r.tid ORDER BY rts DESC`,
+		t.col(colTrace), t.from, t.col("trace.parent_id"), t.col(colService), filterService, t.col(colDuration), searchMinDurationMS,
+		start.UnixNano(), end.UnixNano(), t.col("error"))
 }

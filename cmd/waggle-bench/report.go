@@ -18,6 +18,8 @@ type report struct {
 	commit   string
 	ingest   []*ingestResult
 	queries  *queryResults
+
+	clickhouseVersion string
 }
 
 type machine struct {
@@ -151,8 +153,15 @@ func (r *report) ingestCommand(in *ingestResult) string {
 	if c.Events > 0 {
 		amount = fmt.Sprintf("-ingest-events %d", c.Events)
 	}
-	return r.command("-only ingest", "-ingest-encodings "+c.Encoding, amount,
-		fmt.Sprintf("-ingest-clients %d -ingest-batch %d -ingest-bodies %d", c.Clients, c.Batch, c.Bodies))
+	args := []string{"-only ingest", "-ingest-encodings " + c.Encoding}
+	if c.Protocol == "otlp" {
+		args = []string{"-only otlp", "-otlp-encodings " + c.Encoding}
+	}
+	if c.Store == "clickhouse" {
+		args = append(args, fmt.Sprintf("-store clickhouse -clickhouse-nodes %d", c.Nodes))
+	}
+	return r.command(append(args, amount,
+		fmt.Sprintf("-ingest-clients %d -ingest-batch %d -ingest-bodies %d", c.Clients, c.Batch, c.Bodies))...)
 }
 
 func (r *report) queryCommand(name string) string {
@@ -200,10 +209,15 @@ func (r *report) summary(b *strings.Builder) {
 	p := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
 	p("## Targets\n\n| target | measured | |\n|---|---|---|\n")
 	for _, in := range r.ingest {
-		p("| ingest through `/1/batch` (%s bodies), durable: ≥ 200,000 events/s | %s events/s | %s |\n",
-			encodingLabel(in.Config.Encoding), thousands(int64(in.rate())), met(in.rate() >= 200000))
-		p("| ingest (%s): server peak RSS ≤ 1 GiB | %s | %s |\n", encodingLabel(in.Config.Encoding), mib(in.PeakRSS), met(in.PeakRSS <= 1<<30))
-		p("| ingest (%s): events stored = events acknowledged | %s = %s | %s |\n", encodingLabel(in.Config.Encoding),
+		c := &in.Config
+		route, target := "`/1/batch`", 200000.0
+		if c.Protocol == "otlp" {
+			route, target = "OTLP/HTTP `/v1/traces`", 150000
+		}
+		p("| ingest through %s (%s), durable: ≥ %s %s/s | %s %s/s | %s |\n",
+			route, c.label(), thousands(int64(target)), c.unit(), thousands(int64(in.rate())), c.unit(), met(in.rate() >= target))
+		p("| ingest (%s): server peak RSS ≤ 1 GiB | %s | %s |\n", c.label(), mib(in.PeakRSS), met(in.PeakRSS <= 1<<30))
+		p("| ingest (%s): %s stored = %s acknowledged | %s = %s | %s |\n", c.label(), c.unit(), c.unit(),
 			thousands(in.Stored), thousands(in.AckedTotal), met(in.Stored == in.AckedTotal))
 	}
 	if q := r.queries; q != nil {
@@ -223,9 +237,9 @@ func (r *report) summary(b *strings.Builder) {
 				}
 			}
 			if s.name == traceQuery {
-				d := s.median(modeEngine)
-				c := median(s.cpu[modeEngine])
-				p("| trace lookup by id (`store.Trace`): ≤ 20 ms | %s ms; CPU %s ms, so %s–%s ms on an idle machine | %s |\n", ms(d), ms(c),
+				d := s.median(modeHTTP)
+				c := median(s.cpu[modeHTTP])
+				p("| trace by id (`GET /api/v1/traces/{id}`, %s events): ≤ 20 ms | %s ms; server CPU %s ms, so %s–%s ms on an idle machine | %s |\n", thousands(q.m.Events), ms(d), ms(c),
 					ms(c/time.Duration(r.machine.cpus)), ms(c), met(d <= 20*time.Millisecond))
 			}
 			if s.check != "" && s.check != "ok" {
@@ -244,13 +258,24 @@ func (r *report) reading(b *strings.Builder) {
 		if in.ServerCPU == 0 || in.Acked == 0 {
 			continue
 		}
-		perEvent := float64(in.cpuPerEvent()) / float64(time.Microsecond)
-		ceiling := float64(r.machine.cpus) * float64(in.Acked) / in.ServerCPU.Seconds()
-		p("- Ingest (%s bodies): the server spent %.1f µs of CPU per event, so even with all %d CPUs to itself it could not exceed about %s events/s; ",
-			encodingLabel(in.Config.Encoding), perEvent, r.machine.cpus, thousands(int64(ceiling)))
-		p("200,000 events/s on %d CPUs needs at most %.1f µs per event. It used %.2f CPUs on average while other processes kept %.2f busy.\n",
-			r.machine.cpus, float64(r.machine.cpus)*1e6/200000, in.ServerCPU.Seconds()/in.Wall.Seconds(),
-			max(0, in.MachineBusy-(in.ServerCPU+in.ClientCPU).Seconds()/in.Wall.Seconds()))
+		c := &in.Config
+		unit := strings.TrimSuffix(c.unit(), "s")
+		target := 200000.0
+		if c.Protocol == "otlp" {
+			target = 150000
+		}
+		cpu := in.ServerCPU + in.StoreCPU
+		perEvent := float64(cpu) / float64(in.Acked) / float64(time.Microsecond)
+		ceiling := float64(r.machine.cpus) * float64(in.Acked) / cpu.Seconds()
+		who := "the server"
+		if in.StoreCPU > 0 {
+			who = "waggle and ClickHouse together"
+		}
+		p("- Ingest (%s): %s spent %.1f µs of CPU per %s, so even with all %d CPUs to itself it could not exceed about %s %s/s; ",
+			c.label(), who, perEvent, unit, r.machine.cpus, thousands(int64(ceiling)), c.unit())
+		p("%s %s/s on %d CPUs needs at most %.1f µs per %s. It used %.2f CPUs on average while other processes kept %.2f busy.\n",
+			thousands(int64(target)), c.unit(), r.machine.cpus, float64(r.machine.cpus)*1e6/target, unit, cpu.Seconds()/in.Wall.Seconds(),
+			max(0, in.MachineBusy-(cpu+in.ClientCPU).Seconds()/in.Wall.Seconds()))
 	}
 	if q := r.queries; q != nil {
 		p("- Queries: other processes kept %.2f of %d CPUs busy on average, so wall times are stretched by waiting for a CPU; the CPU-time column is the steadier measure. ",
@@ -285,9 +310,12 @@ func (r *report) ingestSection(b *strings.Builder) {
 	p("%d concurrent HTTP clients in the harness process replay these bodies round-robin (one warm-up request first creates the dataset); each request is answered only once its events are durable (WAL fsynced). ", in0.Clients)
 	p("Events/s counts the `{\"status\":202}` answers over the timed window. Server CPU is utime+stime of the waggle process from `/proc/<pid>/stat` over the window, divided by the events acknowledged in it; ")
 	p("peak RSS is the server's `VmHWM` at the end. Afterwards a COUNT through the query API must equal every event acknowledged. The client shares the 2 CPUs with the server; its own CPU per event is shown too.\n\n")
+	p("OTLP columns: the same generated spans, encoded with pdata as OTLP/HTTP protobuf `ExportTraceServiceRequest` bodies (one `ResourceSpans` per service with 5 resource attributes, 15 span attributes, 16-byte trace ids, 8-byte span and parent ids, kind and status), POSTed to `/v1/traces` as `application/x-protobuf`; ")
+	p("the answer (sent once the spans are durable) must report no rejected spans, and the spans stored are counted per dataset (one per service, 5) afterwards. ")
+	p("ClickHouse columns: waggle with `WAGGLE_STORE=clickhouse://…` (a fresh database on a throwaway ClickHouse %s started by the harness with `chtest`); with 2 nodes, both share that ClickHouse and a PostgreSQL metadata database (`pgtest`), the clients alternate between them, server CPU and figures sum both nodes (peak RSS is the larger), and the count is read through the other node. The ClickHouse server's own CPU is shown separately.\n\n", r.clickhouseVersion)
 	p("| | ")
 	for _, in := range r.ingest {
-		p("%s bodies | ", encodingLabel(in.Config.Encoding))
+		p("%s | ", in.Config.label())
 	}
 	p("\n|---|")
 	for range r.ingest {
@@ -301,9 +329,18 @@ func (r *report) ingestSection(b *strings.Builder) {
 		}
 		p("\n")
 	}
-	row("**events/s acknowledged**", func(in *ingestResult) string { return "**" + thousands(int64(in.rate())) + "**" })
-	row("**server CPU per event**", func(in *ingestResult) string {
+	row("**events (spans)/s acknowledged**", func(in *ingestResult) string { return "**" + thousands(int64(in.rate())) + "**" })
+	row("**server CPU per event (span)**", func(in *ingestResult) string {
 		return fmt.Sprintf("**%.2f µs**", float64(in.cpuPerEvent())/float64(time.Microsecond))
+	})
+	row("ClickHouse server CPU per event (span)", func(in *ingestResult) string {
+		if in.Config.Store != "clickhouse" {
+			return "—"
+		}
+		if in.StoreCPU == 0 {
+			return "not measured"
+		}
+		return fmt.Sprintf("%.2f µs", float64(in.StoreCPU)/float64(max(in.Acked, 1))/float64(time.Microsecond))
 	})
 	row("server CPU use", func(in *ingestResult) string {
 		return fmt.Sprintf("%.2f CPUs", in.ServerCPU.Seconds()/in.Wall.Seconds())
@@ -337,10 +374,10 @@ func (r *report) ingestSection(b *strings.Builder) {
 	row("requests (429 answers, retried)", func(in *ingestResult) string {
 		return fmt.Sprintf("%s (%s)", thousands(in.Requests), thousands(in.Throttled))
 	})
-	row("body size (JSON → sent)", func(in *ingestResult) string {
+	row("body size (JSON or protobuf → sent)", func(in *ingestResult) string {
 		return fmt.Sprintf("%.0f KiB → %.0f KiB", in.RawBodyBytes/1024, in.BodyBytes/1024)
 	})
-	row("disk per event", func(in *ingestResult) string {
+	row("disk per event (data directories; ClickHouse's own not counted)", func(in *ingestResult) string {
 		return fmt.Sprintf("%.1f B", float64(in.DiskBytes)/float64(max(in.AckedTotal, 1)))
 	})
 	row("graceful shutdown", func(in *ingestResult) string { return in.ShutdownWall.Round(time.Millisecond).String() })
