@@ -117,7 +117,8 @@ type due struct {
 }
 
 // EvaluateDue evaluates every enabled trigger whose current interval was not
-// evaluated yet, and returns how many it evaluated (committed).
+// evaluated yet, then every burn alert whose minute was not, and returns how
+// many it evaluated (committed).
 func (e *Engine) EvaluateDue(ctx context.Context) (int, error) {
 	d := e.notifier()
 	if d == nil {
@@ -184,6 +185,14 @@ func (e *Engine) EvaluateDue(ctx context.Context) (int, error) {
 	}
 	close(jobs)
 	wg.Wait()
+	if ctx.Err() == nil {
+		// Burn alerts (burnalerts.go) are evaluated in the same pass.
+		nb, err := e.evaluateBurnAlerts(ctx, d, now)
+		if err != nil && ctx.Err() == nil {
+			e.log.Error("burn alerts: evaluate", "err", err)
+		}
+		n += nb
+	}
 	return n, ctx.Err()
 }
 
