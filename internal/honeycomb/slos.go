@@ -35,6 +35,7 @@ func (a *API) registerSLOs(mux *http.ServeMux) {
 	mux.HandleFunc("GET /1/slos/{dataset}/{id}", a.handleGetSLO)
 	mux.HandleFunc("PUT /1/slos/{dataset}/{id}", a.handleUpdateSLO)
 	mux.HandleFunc("DELETE /1/slos/{dataset}/{id}", a.handleDeleteSLO)
+	a.registerSLOCounts(mux) // slos_counts.go
 }
 
 type slo struct {
