@@ -185,6 +185,23 @@ func TestUI(t *testing.T) {
 	for ep, ds := range durs {
 		table[ep] = [2]float64{float64(len(ds)), nearestRank(ds, 0.95)}
 	}
+	// The SLO the browser creates: SLI duration_ms < 300, target 85% over a
+	// day; its figures computed here from the events sent (all within the
+	// last hour, so within the period and the 4-hour burn window).
+	var good, bad float64
+	for _, ds := range durs {
+		for _, d := range ds {
+			if d < 300 {
+				good++
+			} else {
+				bad++
+			}
+		}
+	}
+	const sloTarget = 0.85
+	sloBudget := 100 * (1 - bad/((good+bad)*(1-sloTarget)))
+	sloCompliance := 100 * good / (good + bad)
+	sloBurn := bad / (good + bad) / (1 - sloTarget)
 
 	// An OTLP trace over three services, one span errored, and a log line.
 	traceID := "5b8efff798038103d269b633813fc60c"
@@ -307,6 +324,12 @@ func TestUI(t *testing.T) {
 		"log_group":        "/shop/api",
 		"log_pattern":      "ERROR timeout",
 		"log_line":         "ERROR payment gateway timeout order=A-1013",
+		"slo": map[string]any{
+			"alias": "fast_request", "expression": "$duration_ms < 300", "bad_expression": "$duraton_ms < 300",
+			"name": "Shop latency", "target": "85", "period": "1",
+			"budget": fmt.Sprintf("%.2f%%", sloBudget), "compliance": fmt.Sprintf("%.3f%%", sloCompliance),
+			"burn": fmt.Sprintf("%.2f×", sloBurn),
+		},
 	})
 	cmd := exec.Command("node", "e2e/run.mjs")
 	cmd.Dir = "../../web"

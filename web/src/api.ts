@@ -166,7 +166,31 @@ export const saveTrigger = (ds: string, t: Trigger) => t.id
 export const deleteTrigger = (ds: string, id: string) => api<void>("DELETE", `/1/triggers/${encodeURIComponent(ds)}/${encodeURIComponent(id)}`);
 export const deliveries = (ds: string, id: string) => api<Delivery[] | { deliveries: Delivery[] }>("GET", `/1/triggers/${encodeURIComponent(ds)}/${encodeURIComponent(id)}/deliveries`);
 export const recipients = () => api<Recipient[]>("GET", "/1/recipients");
-export const slos = (ds: string) => api<any[]>("GET", "/1/slos/" + encodeURIComponent(ds));
+
+// SLOs, their burn alerts and the derived columns an SLI is (see
+// docs/guides/slos.md). ?detailed adds the figures computed at request time.
+export interface SLO {
+  id?: string; name: string; description: string; sli: { alias: string }; time_period_days: number; target_per_million: number;
+  created_at?: string; updated_at?: string;
+  compliance?: number; budget_remaining?: number; burn_rate?: number; status?: string;
+}
+export interface BurnAlert {
+  id?: string; alert_type: "exhaustion_time" | "budget_rate"; exhaustion_minutes?: number; budget_rate_window_minutes?: number;
+  budget_rate_decrease_threshold_per_million?: number; description?: string; slo: { id: string }; recipients?: { id?: string; type?: string; target?: string }[];
+  triggered?: boolean; created_at?: string; updated_at?: string;
+}
+export interface DerivedColumn { id?: string; alias: string; expression: string; description: string; created_at?: string; updated_at?: string; }
+const dsPath = (kind: string, ds: string, id?: string) => `/1/${kind}/${encodeURIComponent(ds)}` + (id ? "/" + encodeURIComponent(id) : "");
+export const slos = (ds: string) => api<SLO[]>("GET", dsPath("slos", ds));
+export const slo = (ds: string, id: string, detailed = true) => api<SLO>("GET", dsPath("slos", ds, id) + (detailed ? "?detailed" : ""));
+export const saveSLO = (ds: string, s: SLO) => s.id ? api<SLO>("PUT", dsPath("slos", ds, s.id), s) : api<SLO>("POST", dsPath("slos", ds), s);
+export const deleteSLO = (ds: string, id: string) => api<void>("DELETE", dsPath("slos", ds, id));
+export const burnAlerts = (ds: string, sloID: string) => api<BurnAlert[]>("GET", dsPath("burn_alerts", ds) + "?slo_id=" + encodeURIComponent(sloID));
+export const saveBurnAlert = (ds: string, b: BurnAlert) => b.id ? api<BurnAlert>("PUT", dsPath("burn_alerts", ds, b.id), b) : api<BurnAlert>("POST", dsPath("burn_alerts", ds), b);
+export const deleteBurnAlert = (ds: string, id: string) => api<void>("DELETE", dsPath("burn_alerts", ds, id));
+export const derivedColumns = (ds: string) => api<DerivedColumn[]>("GET", dsPath("derived_columns", ds));
+export const saveDerivedColumn = (ds: string, d: DerivedColumn) => d.id ? api<DerivedColumn>("PUT", dsPath("derived_columns", ds, d.id), d) : api<DerivedColumn>("POST", dsPath("derived_columns", ds), d);
+export const deleteDerivedColumn = (ds: string, id: string) => api<void>("DELETE", dsPath("derived_columns", ds, id));
 
 // --- settings ---
 

@@ -13,7 +13,8 @@ import { HistoryPage } from "./pages/History";
 import { LogsPage } from "./pages/Logs";
 import { ErrorsPage, ErrorItemPage } from "./pages/Errors";
 import { BoardsPage, BoardPage } from "./pages/Boards";
-import { TriggersPage, SLOsPage } from "./pages/Triggers";
+import { TriggersPage } from "./pages/Triggers";
+import { SLOsPage, SLOPage, DerivedColumnPage } from "./pages/SLOs";
 import { SettingsPage } from "./pages/Settings";
 
 export interface PageProps { route: Route; session: api.Session; datasets: api.Dataset[]; dataset: string; }
@@ -30,6 +31,8 @@ const ROUTES: { match: RegExp; page: ComponentType<PageProps>; nav?: string }[] 
   { match: /^\/boards\/[^/]+$/, page: BoardPage },
   { match: /^\/triggers$/, page: TriggersPage },
   { match: /^\/slos$/, page: SLOsPage },
+  { match: /^\/slos\/columns$/, page: DerivedColumnPage },
+  { match: /^\/slos\/[^/]+$/, page: SLOPage },
   { match: /^\/settings(\/[a-z]+)?$/, page: SettingsPage },
 ];
 const NAV: { to: string; label: string }[] = [

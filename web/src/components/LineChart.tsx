@@ -9,6 +9,8 @@ export interface LineSeries { label: string; values: (number | null)[]; }
 
 export function LineChart(props: {
   title: string; times: number[]; series: LineSeries[]; onPick?: (t: number) => void; height?: number;
+  // yRange fixes the y scale from the data's min and max (default: uPlot's).
+  yRange?: (min: number, max: number) => [number, number];
 }) {
   const el = useRef<HTMLDivElement>(null);
   useEffect(() => {
@@ -19,7 +21,7 @@ export function LineChart(props: {
       width, height: props.height ?? 220,
       legend: { show: props.series.length > 1 && props.series.length <= 10 },
       cursor: { points: { size: 6 } },
-      scales: { x: { time: true } },
+      scales: { x: { time: true }, ...(props.yRange ? { y: { range: (_u: uPlot, min: number, max: number) => props.yRange!(min, max) } } : {}) },
       axes: [{ stroke: "#555", grid: { stroke: "#eee" } }, { stroke: "#555", grid: { stroke: "#eee" }, size: 60, values: (_u, ts) => ts.map(fmtNum) }],
       series: [{}, ...props.series.map((s, i) => ({ label: s.label, stroke: colorFor(i), width: 1.5, spanGaps: false, points: { show: props.times.length < 60 } }))],
     };

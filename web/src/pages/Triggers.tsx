@@ -1,6 +1,5 @@
 // Triggers of the current dataset (Honeycomb's trigger API): their state,
-// a create/edit form and each trigger's delivery log; and the SLO page,
-// which shows what the SLO API returns or says that it is not available.
+// a create/edit form and each trigger's delivery log. (SLOs: SLOs.tsx.)
 import { useEffect, useState } from "preact/hooks";
 import * as api from "../api";
 import type { PageProps } from "../app";
@@ -146,31 +145,5 @@ function TriggerForm(props: { dataset: string; initial: api.Trigger; onDone: () 
       {err && <p role="alert" class="error">{err}</p>}
       <div class="row"><button type="submit" class="primary">Save trigger</button><a href={href("/triggers")}>Cancel</a></div>
     </form>
-  );
-}
-
-export function SLOsPage({ dataset }: PageProps) {
-  const [list, setList] = useState<any[] | null>(null);
-  const [missing, setMissing] = useState(false);
-  const [err, setErr] = useState("");
-  useEffect(() => {
-    if (!dataset) return;
-    api.slos(dataset).then(setList).catch((e) => { if (e.status === 404 || e.status === 405) setMissing(true); else setErr(e.message); });
-  }, [dataset]);
-  return (
-    <div>
-      <h1>SLOs <small>in {dataset}</small></h1>
-      {missing && <div class="placeholder" role="note"><p><b>SLOs are not available yet.</b> This server has no SLO API
-        (<code>/1/slos</code>); when it lands, this page lists each SLO with its remaining budget and burn rate.</p></div>}
-      {err && <p role="alert" class="error">{err}</p>}
-      {list && !list.length && <p class="note">No SLOs on this dataset.</p>}
-      {list && list.length > 0 && (
-        <table class="grid" aria-label="SLOs">
-          <thead><tr><th>name</th><th>target</th><th>period</th><th>budget remaining</th></tr></thead>
-          <tbody>{list.map((s) => <tr key={s.id}><td>{s.name}</td><td>{s.target_per_million ? (s.target_per_million / 10000).toFixed(2) + "%" : "—"}</td>
-            <td>{s.time_period_days ? s.time_period_days + " days" : "—"}</td><td>{s.budget_remaining ?? "—"}</td></tr>)}</tbody>
-        </table>
-      )}
-    </div>
   );
 }
