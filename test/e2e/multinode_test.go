@@ -7,9 +7,11 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os/exec"
 	"reflect"
 	"strings"
@@ -110,7 +112,8 @@ func countBy(n *node, key, dataset, column string, rangeSec int) map[string]floa
 
 // TestMultiNode runs two waggle processes on one ClickHouse and one
 // PostgreSQL: either node ingests (Honeycomb batch, OTLP/HTTP) and answers
-// queries about what the other ingested; a key created through one works on
+// queries about what the other ingested; a query result POSTed to one is read
+// from the other (no sticky sessions); a key created through one works on
 // the other; after one is killed with SIGKILL in the middle of a load every
 // acknowledged batch is there exactly once, and the survivor takes the
 // retention lease over and enforces retention.
@@ -137,6 +140,37 @@ func TestMultiNode(t *testing.T) {
 		}
 		if code, raw := b.do("GET", "/1/columns/orders", testKey, nil, &cols); code != 200 || len(cols) < 3 {
 			t.Fatalf("B lists A's columns: %d %s", code, raw)
+		}
+	})
+
+	t.Run("QueryResultRunOnAReadOnB", func(t *testing.T) {
+		// No sticky sessions: a result POSTed to A is read from B (which
+		// runs the saved query again over the range A resolved).
+		var q struct {
+			ID string `json:"id"`
+		}
+		spec := map[string]any{"calculations": []map[string]any{{"op": "COUNT"}}, "breakdowns": []string{"via"}, "time_range": 3600}
+		if code, raw := a.do("POST", "/1/queries/orders", testKey, spec, &q); code != 200 {
+			t.Fatalf("create query through A: %d %s", code, raw)
+		}
+		var created struct {
+			ID string `json:"id"`
+		}
+		if code, raw := a.do("POST", "/1/query_results/orders", testKey, map[string]any{"query_id": q.ID, "disable_series": true}, &created); code != 201 {
+			t.Fatalf("run through A: %d %s", code, raw)
+		}
+		var fromA, fromB map[string]any
+		if code, raw := a.do("GET", "/1/query_results/orders/"+created.ID, testKey, nil, &fromA); code != 200 {
+			t.Fatalf("read through A: %d %s", code, raw)
+		}
+		if code, raw := b.do("GET", "/1/query_results/orders/"+created.ID, testKey, nil, &fromB); code != 200 || fromB["complete"] != true {
+			t.Fatalf("read through B: %d %s", code, raw)
+		}
+		if !reflect.DeepEqual(fromA["data"], fromB["data"]) {
+			t.Fatalf("B answers %v, A answered %v", fromB["data"], fromA["data"])
+		}
+		if code, raw := b.do("GET", "/1/query_results/orders/"+created.ID[:len(created.ID)-2]+"AA", testKey, nil, nil); code != 404 {
+			t.Fatalf("forged id through B: %d %s", code, raw)
 		}
 	})
 
@@ -353,6 +387,108 @@ func TestMultiNode(t *testing.T) {
 		}
 		t.Logf("the survivor dropped the expired partition %v after it was written", time.Since(wrote).Round(100*time.Millisecond))
 	})
+}
+
+// TestMultiNodeTriggers kills the node evaluating triggers with SIGKILL: the
+// other node takes the triggers lease over and the trigger's webhook keeps
+// receiving notifications, now from the survivor's evaluations.
+func TestMultiNodeTriggers(t *testing.T) {
+	c := startCluster(t)
+	type hit struct {
+		at     time.Time
+		result float64
+	}
+	hits := make(chan hit, 100)
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var p struct {
+			Status       string `json:"status"`
+			ResultGroups []struct {
+				Result float64 `json:"Result"`
+			} `json:"result_groups"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&p); err == nil && p.Status == "TRIGGERED" && len(p.ResultGroups) == 1 {
+			hits <- hit{time.Now(), p.ResultGroups[0].Result}
+		}
+	}))
+	defer hook.Close()
+	a := c.node(t, "WAGGLE_TRIGGER_TICK=1s")
+	b := c.node(t, "WAGGLE_TRIGGER_TICK=1s")
+	nodes := []*node{a, b}
+
+	send := func(n *node, count int) {
+		events := make([]map[string]any, count)
+		for i := range events {
+			events[i] = map[string]any{"i": i}
+		}
+		if code, raw := n.do("POST", "/1/batch/alerts", testKey, wrapBatch(events), nil); code != 200 {
+			t.Fatalf("batch: %d %s", code, raw)
+		}
+	}
+	send(a, 5)
+	var rc, tr struct {
+		ID string `json:"id"`
+	}
+	if code, raw := a.do("POST", "/1/recipients", testKey, map[string]any{"type": "webhook",
+		"details": map[string]any{"webhook_name": "test", "webhook_url": hook.URL + "/hook"}}, &rc); code != 201 {
+		t.Fatalf("create recipient: %d %s", code, raw)
+	}
+	// True on every run (the events stay in its four minutes), notified
+	// every run.
+	if code, raw := a.do("POST", "/1/triggers/alerts", testKey, map[string]any{"name": "always",
+		"query":     map[string]any{"calculations": []map[string]any{{"op": "COUNT"}}, "time_range": 240},
+		"threshold": map[string]any{"op": ">", "value": 0}, "frequency": 60, "alert_type": "on_true",
+		"recipients": []map[string]any{{"id": rc.ID}}}, &tr); code != 201 {
+		t.Fatalf("create trigger: %d %s", code, raw)
+	}
+	wait := func(what string, d time.Duration, ok func(hit) bool) hit {
+		t.Helper()
+		timeout := time.After(d)
+		for {
+			select {
+			case h := <-hits:
+				if ok(h) {
+					return h
+				}
+			case <-timeout:
+				t.Fatalf("no %s within %v (triggers lease holder pid %d)", what, d, c.leaseHolderPID(t, "triggers"))
+			}
+		}
+	}
+	// The first evaluation; kill well before the end of its minute, so that
+	// the next interval's evaluation is surely the survivor's.
+	first := wait("first notification", 70*time.Second, func(h hit) bool { return h.result == 5 && h.at.Second() < 45 })
+	var victim, survivor *node
+	pid := c.leaseHolderPID(t, "triggers")
+	for i, n := range nodes {
+		if n.cmd.Process.Pid == pid {
+			victim, survivor = n, nodes[1-i]
+		}
+	}
+	if victim == nil {
+		t.Fatalf("triggers lease held by pid %d, neither node", pid)
+	}
+	victim.kill()
+	killedAt := time.Now()
+	// Events sent after the kill: a notification counting them comes from an
+	// evaluation that ran after it.
+	send(survivor, 3)
+	// The triggers lease has the configured TTL (3s), not one of its own.
+	var takeover time.Duration
+	for takeover == 0 {
+		if c.leaseHolderPID(t, "triggers") == survivor.cmd.Process.Pid {
+			takeover = time.Since(killedAt)
+		} else if time.Since(killedAt) > 10*time.Second {
+			t.Fatal("the survivor did not take the triggers lease over within 10s (WAGGLE_LEASE_TTL=3s)")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	next := wait("notification from the survivor", 75*time.Second, func(h hit) bool { return h.result == 8 })
+	if got := c.leaseHolderPID(t, "triggers"); got != survivor.cmd.Process.Pid {
+		t.Fatalf("triggers lease held by pid %d, want the survivor %d", got, survivor.cmd.Process.Pid)
+	}
+	t.Logf("first notification at %s from pid %d (killed); the survivor pid %d took the lease %v after the kill and notified at %s, %v after it",
+		first.at.Format("15:04:05.0"), victim.cmd.Process.Pid, survivor.cmd.Process.Pid, takeover.Round(100*time.Millisecond),
+		next.at.Format("15:04:05.0"), next.at.Sub(killedAt).Round(100*time.Millisecond))
 }
 
 func randHex(n int) string {
