@@ -117,6 +117,18 @@ func (c *clickHouse) cpu() time.Duration {
 	return t
 }
 
+// threadsCPU is the CPU time of the live threads of the server we started,
+// in nanoseconds (finer than cpu's clock ticks; for single queries).
+func (c *clickHouse) threadsCPU() time.Duration {
+	if c.dir == "" {
+		return 0
+	}
+	if pid := pidWithArg(c.dir); pid != 0 {
+		return threadsCPU(pid)
+	}
+	return 0
+}
+
 // pidWithArg finds a process whose command line mentions s.
 func pidWithArg(s string) int {
 	entries, _ := os.ReadDir("/proc")
@@ -179,5 +191,6 @@ func clickhouseVersion() string {
 	if err != nil {
 		return "?"
 	}
-	return strings.TrimSpace(string(out))
+	v := strings.TrimSuffix(strings.TrimSpace(string(out)), ".")
+	return strings.Replace(v, "ClickHouse client version", "ClickHouse", 1)
 }

@@ -24,6 +24,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -325,8 +326,15 @@ func run(ctx context.Context, cfg *config) (*report, error) {
 		if !filepath.IsAbs(cache) {
 			cache = filepath.Join(root, cache)
 		}
-		if rep.queries, err = runQueries(ctx, cfg, bin, cache, tmp); err != nil {
-			return nil, fmt.Errorf("queries: %w", err)
+		if slices.Contains(cfg.Stores, "duckdb") {
+			if rep.queries, err = runQueries(ctx, cfg, bin, cache, tmp); err != nil {
+				return nil, fmt.Errorf("queries: %w", err)
+			}
+		}
+		if ch != nil {
+			if rep.chQueries, err = runCHQueries(ctx, cfg, bin, ch, tmp); err != nil {
+				return nil, fmt.Errorf("queries on ClickHouse: %w", err)
+			}
 		}
 	}
 	rep.finished = time.Now().UTC()

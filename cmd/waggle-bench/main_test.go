@@ -2,9 +2,12 @@ package main
 
 import (
 	"context"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/waggle-hq/waggle/internal/meta/pgtest"
 )
 
 // TestSmoke runs the whole harness at tiny scale — build, ingest through the
@@ -76,5 +79,54 @@ func TestParseFlagsEnv(t *testing.T) {
 	}
 	if _, err := parseFlags([]string{"-queries", "nope"}, func(string) string { return "" }); err == nil {
 		t.Error("an unknown query name was accepted")
+	}
+}
+
+// TestSmokeClickHouse runs the ClickHouse modes at tiny scale: OTLP ingest
+// on one and two nodes sharing a ClickHouse (and PostgreSQL metadata), and
+// the ClickHouse query phase. Skipped when ClickHouse or PostgreSQL is not
+// installed.
+func TestSmokeClickHouse(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts ClickHouse, PostgreSQL and waggle")
+	}
+	if _, err := exec.LookPath("clickhouse-server"); err != nil {
+		t.Skip("no clickhouse-server")
+	}
+	if _, err := pgtest.BinDir(); err != nil {
+		t.Skip(err)
+	}
+	cfg, err := parseFlags([]string{
+		"-only", "otlp,queries", "-store", "clickhouse", "-clickhouse-nodes", "1,2", "-clickhouse-events", "20000",
+		"-ingest-events", "8000", "-ingest-clients", "2", "-ingest-bodies", "2", "-ingest-batch", "1000",
+		"-runs", "1", "-warmup", "0", "-cache", t.TempDir(),
+	}, func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	rep, err := run(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.ingest) != 2 || rep.ingest[1].Config.Nodes != 2 {
+		t.Fatalf("%d ingest runs, want OTLP on 1 and 2 ClickHouse nodes", len(rep.ingest))
+	}
+	for _, in := range rep.ingest {
+		if in.Acked != 8000 || in.Stored != in.AckedTotal {
+			t.Errorf("%s: %d acknowledged, %d in all, %d stored", in.Config.label(), in.Acked, in.AckedTotal, in.Stored)
+		}
+	}
+	if rep.queries != nil || rep.chQueries == nil || len(rep.chQueries.stats) != len(chQueryNames)+2 {
+		t.Fatalf("want only the ClickHouse query results")
+	}
+	for _, s := range rep.chQueries.stats {
+		if s.check != "" && s.check != "ok" {
+			t.Errorf("%s on ClickHouse: %s", s.name, s.check)
+		}
+	}
+	if md := rep.markdown(); !strings.Contains(md, "## Queries on ClickHouse over 20,000 events") || !strings.Contains(md, "ClickHouse, 2 nodes") {
+		t.Errorf("report lacks the ClickHouse sections")
 	}
 }

@@ -20,6 +20,7 @@ type report struct {
 	queries  *queryResults
 
 	clickhouseVersion string
+	chQueries         *chResults
 }
 
 type machine struct {
@@ -201,6 +202,9 @@ func (r *report) markdown() string {
 	}
 	if r.queries != nil {
 		r.querySection(&b)
+	}
+	if r.chQueries != nil {
+		r.chQuerySection(&b)
 	}
 	return b.String()
 }
@@ -471,4 +475,55 @@ func (r *report) querySection(b *strings.Builder) {
 		p("    %s\n", r.queryCommand(s.name))
 	}
 	p("\n")
+}
+
+func (r *report) chQuerySection(b *strings.Builder) {
+	p := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
+	q := r.chQueries
+	p("## Queries on ClickHouse over %s events\n\n", thousands(q.events))
+	p("The same generator and two hours, written by the harness through the ClickHouse store's own `Write` (batches of 50,000, `trace_index` included) into a fresh database of a throwaway %s started by the harness (chtest: `max_threads` 2, no other load on it): ", r.clickhouseVersion)
+	p("%s events/s (%v; waggle's write path and ClickHouse together used %s of CPU, %.1f µs/event); events table after `OPTIMIZE … FINAL`: %.1f bytes/event on disk.\n\n",
+		thousands(int64(float64(q.events)/q.loadWall.Seconds())), q.loadWall.Round(time.Millisecond), q.loadCPU.Round(time.Millisecond),
+		float64(q.loadCPU)/float64(q.events)/float64(time.Microsecond), float64(q.chBytes)/float64(q.events))
+	p("Modes as above: **HTTP** through `waggle serve` with `WAGGLE_STORE=clickhouse://…`; **engine** is `query.Engine` over `clickhouse.Open` in the harness; **SQL** is the hand-written ClickHouse SQL below over its HTTP interface (CPU time: the ClickHouse server's). ")
+	p("waggle's HTTP and engine CPU columns are waggle's own; ClickHouse's CPU in those modes is not in them. %d warm-up and %d timed runs, interleaved.\n\n", r.cfg.Warmup, r.cfg.Runs)
+	p("| query | HTTP | engine | SQL (ClickHouse) | HTTP ÷ SQL | CPU: waggle server (HTTP) / engine / ClickHouse (SQL) | result rows | same row count as SQL |\n|---|---|---|---|---|---|---|---|\n")
+	for _, s := range q.stats {
+		cell := func(mode string) string {
+			if len(s.times[mode]) == 0 {
+				return "—"
+			}
+			lo, hi := minMax(s.times[mode])
+			return fmt.Sprintf("**%s** (%s–%s)", ms(s.median(mode)), ms(lo), ms(hi))
+		}
+		cpu := func(mode string) string {
+			if len(s.cpu[mode]) == 0 {
+				return "—"
+			}
+			return ms(median(s.cpu[mode]))
+		}
+		ratio := "—"
+		if len(s.times[modeRaw]) > 0 && s.median(modeRaw) > 0 {
+			ratio = fmt.Sprintf("%.2f×", float64(s.median(modeHTTP))/float64(s.median(modeRaw)))
+		}
+		check := s.check
+		switch check {
+		case "":
+			check = "not compared"
+		case "ok":
+			check = "yes"
+		default:
+			check = "**NO**: " + check
+		}
+		p("| `%s`: %s | %s | %s | %s | %s | %s / %s / %s | %d | %s |\n", s.name, s.title, cell(modeHTTP), cell(modeEngine), cell(modeRaw), ratio,
+			cpu(modeHTTP), cpu(modeEngine), cpu(modeRaw), s.rows, check)
+	}
+	p("\nServer peak RSS: %s. Phase took %s.\n\n", mib(q.serverHWM), q.wall.Round(time.Second))
+	p("The ClickHouse SQL (`events` is waggle's shared table; hot fields are typed columns, the others slots of per-type key/value arrays keyed by column id, read from waggle's `columns` table):\n\n")
+	for _, s := range q.stats {
+		if s.sql != "" {
+			p("- `%s`: `%s`\n", s.name, s.sql)
+		}
+	}
+	p("\nReproduce:\n\n    %s\n\n", r.command("-only queries -store clickhouse", fmt.Sprintf("-clickhouse-events %d -runs %d -warmup %d", q.events, r.cfg.Runs, r.cfg.Warmup)))
 }
