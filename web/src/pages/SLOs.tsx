@@ -273,7 +273,7 @@ export function SLOPage({ route, dataset }: PageProps) {
       {!points && !chartErr && <p aria-busy="true">Computing the budget over time…</p>}
       {points && <BudgetCharts p={points} />}
       <h2>Burn alerts</h2>
-      <p class="hint">Stored and validated; evaluation on the trigger scheduler is still to come (see docs/guides/slos.md).</p>
+      <p class="hint">Evaluated every minute by the trigger engine; a triggered alert notifies its recipients (see docs/guides/slos.md).</p>
       <p><a class="button" href={href(`/slos/${s.id}?alert=new`)}>New burn alert</a></p>
       {alerts && !alerts.length && <p class="note">No burn alerts on this SLO.</p>}
       {alerts && alerts.length > 0 && (
