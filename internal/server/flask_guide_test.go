@@ -65,7 +65,7 @@ func TestFlaskGuide(t *testing.T) {
 	var out syncBuf
 	cmd := exec.Command(debianPython, filepath.Join(dir, "app.py"))
 	cmd.Dir = t.TempDir()
-	cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + cmd.Dir, "LANG=C.UTF-8",
+	cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + cmd.Dir, "LANG=C.UTF-8", "PYTHONDONTWRITEBYTECODE=1",
 		"PYTHONPATH=" + filepath.Join(dir, "standins"), // the stand-ins, see above
 		"HOST=127.0.0.1", fmt.Sprintf("PORT=%d", port),
 		// Honeycomb → waggle
