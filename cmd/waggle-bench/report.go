@@ -485,6 +485,10 @@ func (r *report) chQuerySection(b *strings.Builder) {
 	p("%s events/s (%v; waggle's write path and ClickHouse together used %s of CPU, %.1f µs/event); events table after `OPTIMIZE … FINAL`: %.1f bytes/event on disk.\n\n",
 		thousands(int64(float64(q.events)/q.loadWall.Seconds())), q.loadWall.Round(time.Millisecond), q.loadCPU.Round(time.Millisecond),
 		float64(q.loadCPU)/float64(q.events)/float64(time.Microsecond), float64(q.chBytes)/float64(q.events))
+	if r.queries != nil && q.events < r.queries.m.Events {
+		p("This data set is smaller than DuckDB's (%s events): loading %s events through waggle's ClickHouse write path at the rate above would take longer than the run had, so the ClickHouse and DuckDB figures are not like for like; compare each with its own SQL baseline.\n\n",
+			thousands(r.queries.m.Events), thousands(r.queries.m.Events))
+	}
 	p("Modes as above: **HTTP** through `waggle serve` with `WAGGLE_STORE=clickhouse://…`; **engine** is `query.Engine` over `clickhouse.Open` in the harness; **SQL** is the hand-written ClickHouse SQL below over its HTTP interface (CPU time: the ClickHouse server's). ")
 	p("waggle's HTTP and engine CPU columns are waggle's own; ClickHouse's CPU in those modes is not in them. %d warm-up and %d timed runs, interleaved.\n\n", r.cfg.Warmup, r.cfg.Runs)
 	p("| query | HTTP | engine | SQL (ClickHouse) | HTTP ÷ SQL | CPU: waggle server (HTTP) / engine / ClickHouse (SQL) | result rows | same row count as SQL |\n|---|---|---|---|---|---|---|---|\n")
