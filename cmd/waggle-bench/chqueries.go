@@ -154,7 +154,11 @@ func runCHQueries(ctx context.Context, cfg *config, bin string, ch *clickHouse, 
 			node.kill()
 		}
 	}()
-	serverCPU := func() time.Duration { return threadsCPU(node.pid()) }
+	// CPU per run: waggle's plus ClickHouse's (/proc/<pid>/stat of the
+	// whole server, exited threads included; 10 ms ticks), so that the
+	// three modes count the same work.
+	serverCPU := func() time.Duration { return threadsCPU(node.pid()) + ch.cpu() }
+	engineCPU := func() time.Duration { return selfCPU() + ch.cpu() }
 	eng := query.NewEngine(st, honeycomb.NewQueryCatalog(st), query.WithLogger(quiet))
 	start, end := queryDataStart, queryDataStart.Add(queryDataWindow)
 	t1 := time.Now()
@@ -193,12 +197,12 @@ func runCHQueries(ctx context.Context, cfg *config, bin string, ch *clickHouse, 
 			{modeEngine, func(int) error {
 				_, err := eng.Run(ctx, env, []string{queryDataset}, spec, query.Options{DisableSeries: true, DisableTotalByAggregate: true, DisableOtherByAggregate: true})
 				return err
-			}, selfCPU},
+			}, engineCPU},
 			{modeRaw, func(int) error {
 				out, err := sqlc.query(ctx, s.sql)
 				rOut = out
 				return err
-			}, ch.threadsCPU},
+			}, ch.cpu},
 		}
 		if err := alternate(cfg, s, modes); err != nil {
 			return nil, err
@@ -226,12 +230,12 @@ func runCHQueries(ctx context.Context, cfg *config, bin string, ch *clickHouse, 
 			{modeEngine, func(i int) error {
 				_, err := st.Trace(ctx, env, traceIDs[i%len(traceIDs)])
 				return err
-			}, selfCPU},
+			}, engineCPU},
 			{modeRaw, func(i int) error {
 				out, err := sqlc.query(ctx, fmt.Sprintf(sqls[traceQuery], traceIDs[i%len(traceIDs)]))
 				rawRows = strings.Count(out, "\n")
 				return err
-			}, ch.threadsCPU},
+			}, ch.cpu},
 		}
 		if err := alternate(cfg, s, modes); err != nil {
 			return nil, err

@@ -316,7 +316,7 @@ func (r *report) ingestSection(b *strings.Builder) {
 	p("peak RSS is the server's `VmHWM` at the end. Afterwards a COUNT through the query API must equal every event acknowledged. The client shares the 2 CPUs with the server; its own CPU per event is shown too.\n\n")
 	p("OTLP columns: the same generated spans, encoded with pdata as OTLP/HTTP protobuf `ExportTraceServiceRequest` bodies (one `ResourceSpans` per service with 5 resource attributes, 15 span attributes, 16-byte trace ids, 8-byte span and parent ids, kind and status), POSTed to `/v1/traces` as `application/x-protobuf`; ")
 	p("the answer (sent once the spans are durable) must report no rejected spans, and the spans stored are counted per dataset (one per service, 5) afterwards. ")
-	p("ClickHouse columns: waggle with `WAGGLE_STORE=clickhouse://…` (a fresh database on a throwaway ClickHouse %s started by the harness with `chtest`); with 2 nodes, both share that ClickHouse and a PostgreSQL metadata database (`pgtest`), the clients alternate between them, server CPU and figures sum both nodes (peak RSS is the larger), and the count is read through the other node. The ClickHouse server's own CPU is shown separately.\n\n", r.clickhouseVersion)
+	p("ClickHouse columns: waggle with `WAGGLE_STORE=clickhouse://…` (a fresh database on a throwaway server (%s) started by the harness with `chtest`); with 2 nodes, both share that ClickHouse and a PostgreSQL metadata database (`pgtest`), the clients alternate between them, server CPU and figures sum both nodes (peak RSS is the larger), and the count is read through the other node. The ClickHouse server's own CPU is shown separately.\n\n", r.clickhouseVersion)
 	p("| | ")
 	for _, in := range r.ingest {
 		p("%s | ", in.Config.label())
@@ -414,7 +414,7 @@ func (r *report) querySection(b *strings.Builder) {
 	p("Each query is measured three ways, with %d warm-up and %d timed runs each (×%d rounds), interleaved run by run (the first mode rotating) so that the machine's noise hits all three alike:\n\n", r.cfg.Warmup, r.cfg.Runs, r.cfg.Rounds)
 	p("- **HTTP**: the running `waggle serve` binary's Honeycomb query API, as a client sees it: `POST /1/query_results` (which returns when the result is complete) plus `GET` of the result. ")
 	p("The spec asks for what the SQL computes: `disable_series` unless the query is a time series, `disable_total_by_aggregate` and `disable_other_by_aggregate` (one row shows the cost of Honeycomb's defaults). The headline figure.\n")
-	p("- **engine**: `query.Engine.Run` over `duckdb.Open` of the data directory, in the harness process (no HTTP or JSON); trace lookup calls `store.Trace` (no HTTP API exists for it).\n")
+	p("- **engine**: `query.Engine.Run` over `duckdb.Open` of the data directory, in the harness process (no HTTP or JSON); trace lookup calls `store.Trace` (HTTP: `GET /api/v1/traces/{id}`), and the trace search has no engine mode.\n")
 	p("- **SQL**: the hand-written SQL below on the same DuckDB files, opened read-only (`ATTACH … (READ_ONLY)`) in a plain in-memory DuckDB (same duckdb-go, same `memory_limit` of %s and %d threads as waggle's store), with physical table and column names read from `catalog.duckdb`. ",
 		mib(storeMemoryLimit), r.machine.cpus)
 	p("This is the baseline: the ratio is what waggle's query path adds.\n\n")
@@ -481,7 +481,7 @@ func (r *report) chQuerySection(b *strings.Builder) {
 	p := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
 	q := r.chQueries
 	p("## Queries on ClickHouse over %s events\n\n", thousands(q.events))
-	p("The same generator and two hours, written by the harness through the ClickHouse store's own `Write` (batches of 50,000, `trace_index` included) into a fresh database of a throwaway %s started by the harness (chtest: `max_threads` 2, no other load on it): ", r.clickhouseVersion)
+	p("The same generator and two hours, written by the harness through the ClickHouse store's own `Write` (batches of 50,000, `trace_index` included) into a fresh database of a throwaway server (%s) started by the harness (chtest: `max_threads` 2, no other load on it): ", r.clickhouseVersion)
 	p("%s events/s (%v; waggle's write path and ClickHouse together used %s of CPU, %.1f µs/event); events table after `OPTIMIZE … FINAL`: %.1f bytes/event on disk.\n\n",
 		thousands(int64(float64(q.events)/q.loadWall.Seconds())), q.loadWall.Round(time.Millisecond), q.loadCPU.Round(time.Millisecond),
 		float64(q.loadCPU)/float64(q.events)/float64(time.Microsecond), float64(q.chBytes)/float64(q.events))
@@ -489,9 +489,9 @@ func (r *report) chQuerySection(b *strings.Builder) {
 		p("This data set is smaller than DuckDB's (%s events): loading %s events through waggle's ClickHouse write path at the rate above would take longer than the run had, so the ClickHouse and DuckDB figures are not like for like; compare each with its own SQL baseline.\n\n",
 			thousands(r.queries.m.Events), thousands(r.queries.m.Events))
 	}
-	p("Modes as above: **HTTP** through `waggle serve` with `WAGGLE_STORE=clickhouse://…`; **engine** is `query.Engine` over `clickhouse.Open` in the harness; **SQL** is the hand-written ClickHouse SQL below over its HTTP interface (CPU time: the ClickHouse server's). ")
-	p("waggle's HTTP and engine CPU columns are waggle's own; ClickHouse's CPU in those modes is not in them. %d warm-up and %d timed runs, interleaved.\n\n", r.cfg.Warmup, r.cfg.Runs)
-	p("| query | HTTP | engine | SQL (ClickHouse) | HTTP ÷ SQL | CPU: waggle server (HTTP) / engine / ClickHouse (SQL) | result rows | same row count as SQL |\n|---|---|---|---|---|---|---|---|\n")
+	p("Modes as above: **HTTP** through `waggle serve` with `WAGGLE_STORE=clickhouse://…`; **engine** is `query.Engine` over `clickhouse.Open` in the harness; **SQL** is the hand-written ClickHouse SQL below over its HTTP interface . ")
+	p("CPU time counts waggle's (server threads for HTTP, the harness for the engine) plus the ClickHouse server's, from `/proc/<pid>/stat` in 10 ms clock ticks, so it is coarse for the short queries; SQL's is ClickHouse's alone. %d warm-up and %d timed runs, interleaved.\n\n", r.cfg.Warmup, r.cfg.Runs)
+	p("| query | HTTP | engine | SQL (ClickHouse) | HTTP ÷ SQL | CPU, waggle + ClickHouse: HTTP / engine / SQL | result rows | same row count as SQL |\n|---|---|---|---|---|---|---|---|\n")
 	for _, s := range q.stats {
 		cell := func(mode string) string {
 			if len(s.times[mode]) == 0 {
