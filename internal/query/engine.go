@@ -65,15 +65,9 @@ func (e *Engine) Run(ctx context.Context, env event.EnvID, datasets []string, sp
 		return nil, err
 	}
 	began := time.Now()
-	main, err := e.execute(ctx, env, c.plan)
+	main, total, err := e.executeAll(ctx, env, c)
 	if err != nil {
 		return nil, err
-	}
-	var total *Result
-	if c.total != nil {
-		if total, err = e.execute(ctx, env, c.total); err != nil {
-			return nil, err
-		}
 	}
 	out := c.shape(main, total, !opts.DisableTotalByAggregate)
 	e.log.DebugContext(ctx, "query run", "env", env, "datasets", datasets,
@@ -123,6 +117,44 @@ func (e *Engine) compile(ctx context.Context, env event.EnvID, datasets []string
 	}
 	attachDerived(c, cols)
 	return c, nil
+}
+
+// TotalExecutor is optionally implemented by an Executor that computes a
+// plan and its total plan together, cheaper than two Execute calls (one scan
+// computing the groups and the total). total is the plan without
+// breakdowns, havings and orders, with limit 1; the results must be those
+// Execute returns for each.
+type TotalExecutor interface {
+	ExecuteWithTotal(ctx context.Context, env event.EnvID, main, total *Plan) (*Result, *Result, error)
+}
+
+// executeAll runs c's plan and its total plan (when it has one); the total
+// result is nil without a total plan.
+func (e *Engine) executeAll(ctx context.Context, env event.EnvID, c *compiled) (main, total *Result, err error) {
+	if c.total != nil {
+		if te, ok := e.exec.(TotalExecutor); ok {
+			main, total, err = te.ExecuteWithTotal(ctx, env, c.plan, c.total)
+			if err != nil {
+				return nil, nil, fmt.Errorf("execute query: %w", err)
+			}
+			if main == nil {
+				main = &Result{}
+			}
+			if total == nil {
+				total = &Result{}
+			}
+			return main, total, nil
+		}
+	}
+	if main, err = e.execute(ctx, env, c.plan); err != nil {
+		return nil, nil, err
+	}
+	if c.total != nil {
+		if total, err = e.execute(ctx, env, c.total); err != nil {
+			return nil, nil, err
+		}
+	}
+	return main, total, nil
 }
 
 // execute runs one plan, never returning a nil result without an error.

@@ -64,3 +64,7 @@ func sqlType(t event.Type) string {
 	}
 	return "VARCHAR"
 }
+
+// GroupingSets says DuckDB has GROUP BY GROUPING SETS and GROUPING()
+// (sqlgen.GroupingSetser): totals come from the groups' scan.
+func (dialect) GroupingSets() {}

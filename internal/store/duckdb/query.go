@@ -88,3 +88,19 @@ func (s *Store) AggregateFilters() bool { return true }
 
 // AggregateIf uses the standard FILTER clause (see sqlgen.Dialect).
 func (dialect) AggregateIf(agg, cond string) string { return agg + " FILTER (WHERE " + cond + ")" }
+
+// ExecuteWithTotal runs a plan and its total plan (see
+// query.TotalExecutor), in the same scans where it can.
+func (s *Store) ExecuteWithTotal(ctx context.Context, env event.EnvID, main, total *query.Plan) (*query.Result, *query.Result, error) {
+	s.attach.RLock()
+	defer s.attach.RUnlock()
+	schema, err := s.schema(env, main.Datasets, main.Start, main.End)
+	if err != nil {
+		return nil, nil, fmt.Errorf("execute: %w", err)
+	}
+	mr, tr, err := sqlgen.ExecuteWithTotal(ctx, s.db, dialect{}, schema, main, total)
+	if err != nil {
+		return nil, nil, fmt.Errorf("execute: %w", err)
+	}
+	return mr, tr, nil
+}

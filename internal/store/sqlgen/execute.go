@@ -92,6 +92,13 @@ func (g *gen) runGroups(ctx context.Context, q Querier) (groups []query.Group, l
 // orderBy writes the groups' order: the plan's orders, else the first
 // non-heatmap aggregate descending; breakdown keys ascending break ties.
 func (g *gen) orderBy(b *buf) {
+	if terms := g.orderTerms(); len(terms) > 0 {
+		b.s(" ORDER BY ", strings.Join(terms, ", "))
+	}
+}
+
+// orderTerms are the terms of orderBy.
+func (g *gen) orderTerms() []string {
 	var terms []string
 	for _, o := range g.p.Orders {
 		dir := " ASC NULLS LAST"
@@ -122,9 +129,7 @@ func (g *gen) orderBy(b *buf) {
 	for i := range g.p.Breakdowns {
 		terms = append(terms, "k"+inum(int64(i))+" ASC NULLS LAST")
 	}
-	if len(terms) > 0 {
-		b.s(" ORDER BY ", strings.Join(terms, ", "))
-	}
+	return terms
 }
 
 // topFilter is a predicate keeping only events of the given groups.
@@ -217,6 +222,12 @@ func (g *gen) runSeries(ctx context.Context, q Querier, groups []query.Group, to
 // scan runs b's query and calls fn per row. Rows hold [tb,] nk keys and one
 // float per aggregate.
 func (g *gen) scan(ctx context.Context, q Querier, b *buf, fn func([]event.Value, []query.AggValue, int64), nk int, series bool) error {
+	return g.scanExtra(ctx, q, b, fn, nk, series)
+}
+
+// scanExtra is scan for rows with further columns after the aggregates,
+// scanned into extra before each call of fn.
+func (g *gen) scanExtra(ctx context.Context, q Querier, b *buf, fn func([]event.Value, []query.AggValue, int64), nk int, series bool, extra ...any) error {
 	rows, err := q.QueryContext(ctx, b.String(), b.args...)
 	if err != nil {
 		return fmt.Errorf("run query: %w", err)
@@ -227,7 +238,7 @@ func (g *gen) scan(ctx context.Context, q Querier, b *buf, fn func([]event.Value
 	if series {
 		off = 1
 	}
-	dest := make([]any, off+nk+na)
+	dest := make([]any, off+nk+na, off+nk+na+len(extra))
 	var tb sql.NullInt64
 	keys := make([]any, nk)
 	vals := make([]sql.NullFloat64, na)
@@ -240,6 +251,7 @@ func (g *gen) scan(ctx context.Context, q Querier, b *buf, fn func([]event.Value
 	for i := range vals {
 		dest[off+nk+i] = &vals[i]
 	}
+	dest = append(dest, extra...)
 	if na == 0 {
 		// Grouped queries always have at least one aggregate; raw plans
 		// never come here.
