@@ -394,6 +394,16 @@ var migrations = []migration{
 			PRIMARY KEY (env_id, alert_id)
 		)`,
 	}},
+	// Claims on notification deliveries (meta/notify_claims.go): the node
+	// sending a delivery claims it (holder, expiry in microseconds by the
+	// database's clock, 0 when unclaimed), so nodes sharing the database
+	// never send one delivery at once and a dead node's deliveries move to
+	// another. DuckDB cannot add columns with constraints, so these are
+	// nullable; the queries read NULL as unclaimed.
+	{version: 10, name: "notify-claims", stmts: []string{
+		`ALTER TABLE notify_deliveries ADD COLUMN claimed_by TEXT DEFAULT ''`,
+		`ALTER TABLE notify_deliveries ADD COLUMN claimed_until_us BIGINT DEFAULT 0`,
+	}},
 }
 
 // migrate applies every migration newer than the database's version.

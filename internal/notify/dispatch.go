@@ -17,7 +17,7 @@ import (
 // engine), records the deliveries in its own transaction together with its
 // state (meta.NotifyDelivery rows, e.g. by meta.DB.CommitTriggerEvaluation)
 // and hands them to Dispatch. A crash between the two loses nothing: the
-// rows are pending and Start resumes them.
+// rows are pending and a Deliverer's scan (on any node) takes them on.
 
 // Addressed is one payload for one recipient.
 type Addressed struct {
@@ -42,7 +42,7 @@ func (d *Deliverer) Dispatch(eventName string, items []Addressed, rows []meta.No
 		if i >= len(items) {
 			break
 		}
-		d.enqueue(Delivery{ID: row.ID, Recipient: items[i].Recipient, EventName: eventName,
+		d.admit(Delivery{ID: row.ID, Recipient: items[i].Recipient, EventName: eventName,
 			Payload: items[i].Payload, Summary: items[i].Summary, Attempt: 1})
 	}
 }

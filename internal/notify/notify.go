@@ -9,7 +9,16 @@
 // environment and calls Deliverer.Notify with a Notification; the Deliverer
 // records one pending delivery per interested recipient in the metadata
 // database before returning, then delivers in the background. Pending
-// deliveries survive a restart: Start resumes them.
+// deliveries survive a restart and the death of the node that recorded them.
+//
+// Several nodes may share the metadata database, each with its Deliverer. A
+// Deliverer sends a delivery only while it holds the delivery's claim in the
+// database (meta.DB.ClaimNotifyDelivery: compare and set, expiry by the
+// database's clock, renewed while an attempt is in flight), so two nodes
+// never send one delivery at once; recording the attempt releases the claim.
+// After Start, every Deliverer looks for pending deliveries that are due and
+// that nobody holds a claim on (never claimed, released, or whose holder died
+// and let the claim expire) every ScanInterval, and takes them on.
 package notify
 
 import (
@@ -120,6 +129,17 @@ type Options struct {
 	// further one up to MaxBackoff, with ±25 % jitter (defaults 1 s, 10 min).
 	BaseBackoff, MaxBackoff time.Duration
 	Logger                  *slog.Logger
+	// ClaimTTL is how long a claim on a delivery lasts without renewal
+	// (default 1 min): how long after a node died mid-attempt another node
+	// may retry. Claims are renewed every third of it while an attempt runs,
+	// and an attempt whose claim can no longer be renewed is abandoned a
+	// tenth of it before the claim ends.
+	ClaimTTL time.Duration
+	// ScanInterval is how often Start's background pass looks for pending
+	// deliveries nobody is sending (default 10 s).
+	ScanInterval time.Duration
+	// Holder identifies this Deliverer in claims (default meta.NewHolderID()).
+	Holder string
 }
 
 // Deliverer records and delivers notifications. It is safe for concurrent
@@ -138,6 +158,9 @@ type Deliverer struct {
 	closed  bool
 	wg      sync.WaitGroup
 	started bool
+	// active holds the ids of deliveries this Deliverer has queued, is
+	// waiting to retry or is attempting, so the scan does not take them twice.
+	active map[int64]struct{}
 }
 
 // recipientQueue is one recipient's deliveries, worked on by one goroutine
@@ -165,6 +188,15 @@ func New(db *meta.DB, opt Options) *Deliverer {
 	if opt.Logger == nil {
 		opt.Logger = slog.Default()
 	}
+	if opt.ClaimTTL <= 0 {
+		opt.ClaimTTL = time.Minute
+	}
+	if opt.ScanInterval <= 0 {
+		opt.ScanInterval = 10 * time.Second
+	}
+	if opt.Holder == "" {
+		opt.Holder = meta.NewHolderID()
+	}
 	senders := map[Kind]Sender{KindWebhook: &WebhookSender{},
 		// Added kinds (slack.go, pagerduty.go, email.go).
 		KindSlack: &SlackSender{}, KindMSTeamsWorkflow: &SlackSender{}, KindPagerDuty: &PagerDutySender{}, KindEmail: &EmailSender{}}
@@ -176,45 +208,114 @@ func New(db *meta.DB, opt Options) *Deliverer {
 	return &Deliverer{
 		db: db, opt: opt, log: opt.Logger, ctx: ctx, stop: cancel,
 		queues: map[int64]*recipientQueue{}, timers: map[*time.Timer]struct{}{},
+		active: map[int64]struct{}{},
 	}
 }
 
-// Start resumes the deliveries left pending by a previous run.
+// Start takes on the pending deliveries that are due and that no node is
+// sending (left by a previous run, or by a node that died), then does so
+// again every ScanInterval in the background until Close. Deliveries not due
+// yet are taken on by a later pass once due.
 func (d *Deliverer) Start(ctx context.Context) error {
-	pend, err := d.db.PendingNotifyDeliveries(ctx)
+	d.mu.Lock()
+	if d.started || d.closed {
+		d.mu.Unlock()
+		return nil
+	}
+	d.started = true
+	d.mu.Unlock()
+	err := d.scan(ctx)
 	if err != nil {
-		return fmt.Errorf("notify: resume: %w", err)
+		err = fmt.Errorf("notify: resume: %w", err)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !d.closed {
+		d.wg.Add(1)
+		go d.scanLoop()
+	}
+	return err
+}
+
+// scanBatch bounds the deliveries one scan takes on.
+const scanBatch = 1000
+
+// scanLoop scans every ScanInterval until Close.
+func (d *Deliverer) scanLoop() {
+	defer d.wg.Done()
+	t := time.NewTicker(d.opt.ScanInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-d.ctx.Done():
+			return
+		case <-t.C:
+		}
+		if err := d.scan(d.ctx); err != nil && d.ctx.Err() == nil {
+			d.log.Warn("notify: look for pending deliveries", "err", err)
+		}
+	}
+}
+
+// scan queues the due pending deliveries nobody holds a claim on and that
+// this Deliverer does not have already. Their claims are taken as they are
+// attempted, so a delivery another node takes first is skipped then.
+func (d *Deliverer) scan(ctx context.Context) error {
+	pend, err := d.db.ClaimableNotifyDeliveries(ctx, time.Now(), scanBatch)
+	if err != nil {
+		return err
 	}
 	recips := map[int64]*Recipient{}
 	for _, p := range pend {
+		d.mu.Lock()
+		_, mine := d.active[p.ID]
+		closed := d.closed
+		d.mu.Unlock()
+		if closed {
+			return nil
+		}
+		if mine {
+			continue
+		}
 		r, ok := recips[p.RecipientID]
 		if !ok {
 			mr, err := d.db.NotifyRecipient(ctx, p.RecipientID)
-			if err != nil {
+			switch {
+			case errors.Is(err, meta.ErrNotFound):
 				r = nil
-			} else {
+			case err != nil:
+				return err
+			default:
 				rr := recipientFromMeta(mr)
 				r = &rr
 			}
 			recips[p.RecipientID] = r
 		}
 		if r == nil {
-			p.Status, p.LastError = StatusFailed, "recipient deleted"
-			_ = d.db.UpdateNotifyDelivery(ctx, p)
+			d.failDeleted(ctx, p)
 			continue
 		}
-		dl := Delivery{ID: p.ID, Recipient: *r, EventName: p.EventName, Payload: []byte(p.Payload), Attempt: p.Attempts + 1}
-		if wait := time.Until(p.NextAttemptAt); wait > 0 {
-			d.later(dl, wait)
-		} else {
-			d.enqueue(dl)
-		}
+		d.admit(Delivery{ID: p.ID, Recipient: *r, EventName: p.EventName, Payload: []byte(p.Payload), Attempt: p.Attempts + 1})
 	}
 	return nil
 }
 
-// Close stops delivering. Deliveries not yet made stay pending in the log
-// and are resumed by the next Start.
+// failDeleted marks a pending delivery to a deleted recipient failed, if it
+// can claim it.
+func (d *Deliverer) failDeleted(ctx context.Context, p meta.NotifyDelivery) {
+	ok, err := d.db.ClaimNotifyDelivery(ctx, p.ID, p.Attempts, d.opt.Holder, d.opt.ClaimTTL)
+	if err != nil || !ok {
+		return
+	}
+	p.Status, p.LastError, p.NextAttemptAt = StatusFailed, "recipient deleted", time.Now()
+	if _, err := d.db.FinishNotifyAttempt(ctx, p, d.opt.Holder); err != nil {
+		d.log.Error("notify: record delivery to a deleted recipient", "delivery", p.ID, "err", err)
+	}
+}
+
+// Close stops delivering. Deliveries not yet made stay pending in the log;
+// the claims of attempts it interrupts are released, so another node's
+// Deliverer (or the next Start) takes them on at its next scan.
 func (d *Deliverer) Close() {
 	d.mu.Lock()
 	d.closed = true
@@ -253,16 +354,42 @@ func (d *Deliverer) Notify(ctx context.Context, n Notification) error {
 		return fmt.Errorf("notify: %w", err)
 	}
 	for i, row := range rows {
-		d.enqueue(Delivery{ID: row.ID, Recipient: want[i], EventName: n.EventName, Payload: n.Payload, Summary: n.Summary, Attempt: 1})
+		d.admit(Delivery{ID: row.ID, Recipient: want[i], EventName: n.EventName, Payload: n.Payload, Summary: n.Summary, Attempt: 1})
 	}
 	return nil
 }
 
-// enqueue appends dl to its recipient's queue and starts the recipient's
-// worker if it is idle.
+// admit queues dl unless this Deliverer has it already (queued, waiting for
+// a retry or being attempted).
+func (d *Deliverer) admit(dl Delivery) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return
+	}
+	if _, ok := d.active[dl.ID]; ok {
+		return
+	}
+	d.active[dl.ID] = struct{}{}
+	d.enqueueLocked(dl)
+}
+
+// done forgets dl: this Deliverer no longer has it.
+func (d *Deliverer) done(dl Delivery) {
+	d.mu.Lock()
+	delete(d.active, dl.ID)
+	d.mu.Unlock()
+}
+
+// enqueue appends dl (admitted) to its recipient's queue and starts the
+// recipient's worker if it is idle.
 func (d *Deliverer) enqueue(dl Delivery) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.enqueueLocked(dl)
+}
+
+func (d *Deliverer) enqueueLocked(dl Delivery) {
 	if d.closed {
 		return
 	}
@@ -316,20 +443,32 @@ func (d *Deliverer) work(id int64, q *recipientQueue) {
 	}
 }
 
-// attempt makes one delivery attempt and records it.
+// attempt claims dl, makes one delivery attempt and records it (releasing
+// the claim), scheduling the retry if there is one. Without the claim (the
+// delivery was delivered, attempted again or taken by another node
+// meanwhile) it does nothing.
 func (d *Deliverer) attempt(dl Delivery) {
-	sender := d.opt.Senders[dl.Recipient.Kind]
-	var res Result
-	var err error
-	if sender == nil {
-		res, err = Result{Permanent: true}, fmt.Errorf("no sender for recipient kind %q", dl.Recipient.Kind)
-	} else {
-		ctx, cancel := context.WithTimeout(d.ctx, d.opt.Timeout)
-		res, err = safeSend(ctx, sender, dl)
-		cancel()
+	start := time.Now()
+	ok, err := d.db.ClaimNotifyDelivery(d.ctx, dl.ID, dl.Attempt-1, d.opt.Holder, d.opt.ClaimTTL)
+	if err != nil || !ok {
+		if err != nil && d.ctx.Err() == nil {
+			// A claim taken but not reported expires; a later scan retries.
+			d.log.Error("notify: claim delivery", "delivery", dl.ID, "err", err)
+		}
+		d.done(dl)
+		return
 	}
+	res, err := d.send(dl, start)
 	if d.ctx.Err() != nil && err != nil {
-		return // shutting down: stays pending, resumed by the next Start
+		// Shutting down: the delivery stays pending; give the claim up so
+		// another node takes it on at once.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if rerr := d.db.ReleaseNotifyClaim(ctx, dl.ID, d.opt.Holder); rerr != nil {
+			d.log.Warn("notify: release delivery claim", "delivery", dl.ID, "err", rerr)
+		}
+		cancel()
+		d.done(dl)
+		return
 	}
 	row := meta.NotifyDelivery{ID: dl.ID, Attempts: dl.Attempt, LastStatus: res.Status, NextAttemptAt: time.Now()}
 	switch {
@@ -341,16 +480,89 @@ func (d *Deliverer) attempt(dl Delivery) {
 		wait := d.backoff(dl.Attempt)
 		row.Status, row.LastError, row.NextAttemptAt = StatusPending, truncate(err.Error(), 1000), time.Now().Add(wait)
 	}
-	if uerr := d.db.UpdateNotifyDelivery(context.Background(), row); uerr != nil {
-		d.log.Error("notify: record delivery attempt", "delivery", dl.ID, "err", uerr)
-	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	held, uerr := d.db.FinishNotifyAttempt(ctx, row, d.opt.Holder)
+	cancel()
 	if err != nil {
 		d.log.Warn("notify: delivery attempt failed", "delivery", dl.ID, "recipient", dl.Recipient.ID,
 			"attempt", dl.Attempt, "status", res.Status, "err", err, "final", row.Status == StatusFailed)
 	}
-	if row.Status == StatusPending {
+	switch {
+	case uerr != nil:
+		// The claim stays until it expires; then a scan retries.
+		d.log.Error("notify: record delivery attempt", "delivery", dl.ID, "err", uerr)
+	case !held:
+		d.log.Warn("notify: delivery claim lost during the attempt; another node has it", "delivery", dl.ID,
+			"attempt", dl.Attempt, "delivered", err == nil)
+	case row.Status == StatusPending:
 		dl.Attempt++
 		d.later(dl, time.Until(row.NextAttemptAt))
+		return
+	}
+	d.done(dl)
+}
+
+// send makes the attempt of dl, whose claim was taken at start: it bounds
+// the attempt by the timeout, renews the claim every third of ClaimTTL while
+// it runs, and cancels it a tenth of ClaimTTL before the claim would end when
+// it could not renew, so no other node can claim the delivery while this
+// attempt may still be sending.
+func (d *Deliverer) send(dl Delivery, start time.Time) (Result, error) {
+	sender := d.opt.Senders[dl.Recipient.Kind]
+	if sender == nil {
+		return Result{Permanent: true}, fmt.Errorf("no sender for recipient kind %q", dl.Recipient.Kind)
+	}
+	ctx, cancel := context.WithTimeout(d.ctx, d.opt.Timeout)
+	defer cancel()
+	kctx, stop := context.WithCancel(ctx)
+	var kwg sync.WaitGroup
+	kwg.Go(func() { d.keepClaim(kctx, cancel, dl.ID, start) })
+	res, err := safeSend(ctx, sender, dl)
+	stop()
+	kwg.Wait()
+	return res, err
+}
+
+// keepClaim renews the claim on delivery id, taken at start, until ctx ends;
+// it calls abort when the claim is no longer surely held.
+func (d *Deliverer) keepClaim(ctx context.Context, abort context.CancelFunc, id int64, start time.Time) {
+	ttl := d.opt.ClaimTTL
+	margin := ttl / 10
+	until, last := start.Add(ttl), start
+	for {
+		wait := min(time.Until(last.Add(ttl/3)), time.Until(until.Add(-margin)))
+		if time.Until(until.Add(-margin)) <= 0 {
+			d.log.Warn("notify: delivery claim could not be renewed; attempt abandoned", "delivery", id)
+			abort()
+			return
+		}
+		t := time.NewTimer(max(wait, 0))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		if time.Until(until.Add(-margin)) <= 0 {
+			continue // abort at the top
+		}
+		rstart := time.Now()
+		rctx, cancel := context.WithDeadline(ctx, until.Add(-margin))
+		ok, err := d.db.RenewNotifyClaim(rctx, id, d.opt.Holder, ttl)
+		cancel()
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil:
+			d.log.Warn("notify: renew delivery claim", "delivery", id, "err", err)
+			last = rstart // try again a third of the TTL later, or abort first
+		case !ok:
+			d.log.Warn("notify: delivery claim lost; attempt abandoned", "delivery", id)
+			abort()
+			return
+		default:
+			until, last = rstart.Add(ttl), rstart
+		}
 	}
 }
 
