@@ -427,6 +427,7 @@ func (db *DB) migrate(ctx context.Context) error {
 	if latest := migrations[len(migrations)-1].version; current > latest {
 		return fmt.Errorf("schema version %d is newer than this waggle knows (%d): upgrade waggle", current, latest)
 	}
+	applied := false
 	for _, m := range migrations {
 		if m.version <= current {
 			continue
@@ -444,6 +445,17 @@ func (db *DB) migrate(ctx context.Context) error {
 		})
 		if err != nil {
 			return fmt.Errorf("migration %d (%s): %w", m.version, m.name, err)
+		}
+		applied = true
+	}
+	// DuckDB cannot replay some schema changes from its write-ahead log
+	// (ALTER TABLE … ADD COLUMN … DEFAULT fails with an internal error about
+	// the default database), so a crash before the next automatic
+	// checkpoint would leave a metadata file that no longer opens. Write the
+	// new schema into the database file at once.
+	if applied && db.dialect.name() == "duckdb" {
+		if _, err := db.sql.ExecContext(ctx, `CHECKPOINT`); err != nil {
+			return fmt.Errorf("checkpoint after migrations: %w", err)
 		}
 	}
 	return nil

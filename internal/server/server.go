@@ -92,9 +92,12 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (s *Server, 
 			log.Error("http server", "err", err)
 		}
 	}()
+	// Every failing return below sets the named result s to nil, so the
+	// clean-up holds on to the server being built.
+	built := s
 	defer func() {
 		if err != nil {
-			s.close(context.Background())
+			_ = built.close(context.Background())
 		}
 	}()
 
