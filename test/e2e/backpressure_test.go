@@ -42,7 +42,7 @@ func TestOverloadAnswers429AndMemoryStaysBounded(t *testing.T) {
 	if testing.Short() {
 		t.Skip("load test")
 	}
-	const limit = 256 << 20
+	const limit = 512 << 20
 	n := startNode(t, t.TempDir(), "WAGGLE_API_KEY="+testKey, fmt.Sprintf("WAGGLE_MEMORY_LIMIT=%d", limit))
 
 	// One 4.5 MB batch of wide events, sent by many clients at once.
