@@ -145,9 +145,18 @@ func TestXRayGoSDKAndOTelOneTrace(t *testing.T) {
 	ctx := context.Background()
 	cl := xrayClient(base, xraySecret)
 	start, end := now.Add(-time.Minute), now.Add(time.Minute)
-	sums, err := cl.GetTraceSummaries(ctx, &awsxray.GetTraceSummariesInput{StartTime: &start, EndTime: &end})
-	if err != nil {
-		t.Fatal(err)
+	// The daemon batches what arrives over UDP, so the second trace may be
+	// stored a moment after the first.
+	var sums *awsxray.GetTraceSummariesOutput
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		var err error
+		sums, err = cl.GetTraceSummaries(ctx, &awsxray.GetTraceSummariesInput{StartTime: &start, EndTime: &end})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(sums.TraceSummaries) >= 2 || time.Now().After(deadline) {
+			break
+		}
 	}
 	if len(sums.TraceSummaries) != 2 {
 		t.Fatalf("%d summaries", len(sums.TraceSummaries))

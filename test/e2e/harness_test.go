@@ -83,7 +83,21 @@ func freeAddr(t testing.TB) string {
 
 // startNode starts waggle on dataDir with env (WAGGLE_* variables) and waits
 // until /healthz answers 200.
+//
+// freeAddr's ports are free when chosen but may be taken by another test's
+// process before waggle binds them; such a start is retried with new ports.
 func startNode(t testing.TB, dataDir string, env ...string) *node {
+	t.Helper()
+	for attempt := 1; ; attempt++ {
+		if n := launchNode(t, dataDir, attempt < 3, env...); n != nil {
+			return n
+		}
+	}
+}
+
+// launchNode starts one waggle process. It returns nil, for the caller to try
+// again, when the process could not bind a port and retry is set.
+func launchNode(t testing.TB, dataDir string, retry bool, env ...string) *node {
 	t.Helper()
 	addr := freeAddr(t)
 	n := &node{t: t, dataDir: dataDir, base: "http://" + addr, stdout: &lockedBuffer{}, stderr: &lockedBuffer{}, exited: make(chan struct{})}
@@ -118,6 +132,10 @@ func startNode(t testing.TB, dataDir string, env ...string) *node {
 		}
 		select {
 		case <-n.exited:
+			if retry && strings.Contains(n.stderr.String(), "address already in use") {
+				t.Logf("a port was taken before waggle bound it; starting again: %s", strings.TrimSpace(n.stderr.String()))
+				return nil
+			}
 			t.Fatalf("waggle exited during start-up\nstdout:\n%s\nstderr:\n%s", n.stdout, n.stderr)
 		default:
 		}
