@@ -42,11 +42,7 @@ func annotationOf(o meta.Object) annotation {
 }
 
 func (a *API) handleListAnnotations(w http.ResponseWriter, r *http.Request) {
-	p := a.authenticate(w, r, tenant.PermManageQueries)
-	if p == nil {
-		return
-	}
-	ds, ok := a.datasetParam(w, r, p, true)
+	p, ds, ok := a.datasetScope(w, r, tenant.PermManageQueries, true)
 	if !ok {
 		return
 	}
@@ -102,11 +98,7 @@ func (a *API) readAnnotation(w http.ResponseWriter, r *http.Request, p *tenant.P
 }
 
 func (a *API) handleCreateAnnotation(w http.ResponseWriter, r *http.Request) {
-	p := a.authenticate(w, r, tenant.PermManageQueries)
-	if p == nil {
-		return
-	}
-	ds, ok := a.datasetParam(w, r, p, true)
+	p, ds, ok := a.datasetScope(w, r, tenant.PermManageQueries, true)
 	if !ok {
 		return
 	}
@@ -137,11 +129,7 @@ func (a *API) loadObject(w http.ResponseWriter, r *http.Request, p *tenant.Princ
 }
 
 func (a *API) handleGetAnnotation(w http.ResponseWriter, r *http.Request) {
-	p := a.authenticate(w, r, tenant.PermManageQueries)
-	if p == nil {
-		return
-	}
-	ds, ok := a.datasetParam(w, r, p, true)
+	p, ds, ok := a.datasetScope(w, r, tenant.PermManageQueries, true)
 	if !ok {
 		return
 	}
@@ -151,11 +139,7 @@ func (a *API) handleGetAnnotation(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) handleUpdateAnnotation(w http.ResponseWriter, r *http.Request) {
-	p := a.authenticate(w, r, tenant.PermManageQueries)
-	if p == nil {
-		return
-	}
-	ds, ok := a.datasetParam(w, r, p, true)
+	p, ds, ok := a.datasetScope(w, r, tenant.PermManageQueries, true)
 	if !ok {
 		return
 	}
@@ -177,11 +161,7 @@ func (a *API) handleUpdateAnnotation(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) handleDeleteAnnotation(w http.ResponseWriter, r *http.Request) {
-	p := a.authenticate(w, r, tenant.PermManageQueries)
-	if p == nil {
-		return
-	}
-	ds, ok := a.datasetParam(w, r, p, true)
+	p, ds, ok := a.datasetScope(w, r, tenant.PermManageQueries, true)
 	if !ok {
 		return
 	}

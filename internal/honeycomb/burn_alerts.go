@@ -78,11 +78,7 @@ func (a *API) sloOfDataset(w http.ResponseWriter, r *http.Request, p *tenant.Pri
 }
 
 func (a *API) handleListBurnAlerts(w http.ResponseWriter, r *http.Request) {
-	p := a.authenticate(w, r, tenant.PermManageSLOs)
-	if p == nil {
-		return
-	}
-	ds, ok := a.datasetParam(w, r, p, true)
+	p, ds, ok := a.datasetScope(w, r, tenant.PermManageSLOs, true)
 	if !ok {
 		return
 	}
@@ -162,11 +158,7 @@ func (a *API) readBurnAlert(w http.ResponseWriter, r *http.Request, p *tenant.Pr
 }
 
 func (a *API) handleCreateBurnAlert(w http.ResponseWriter, r *http.Request) {
-	p := a.authenticate(w, r, tenant.PermManageSLOs)
-	if p == nil {
-		return
-	}
-	ds, ok := a.datasetParam(w, r, p, true)
+	p, ds, ok := a.datasetScope(w, r, tenant.PermManageSLOs, true)
 	if !ok {
 		return
 	}
@@ -197,11 +189,7 @@ func (a *API) loadBurnAlert(w http.ResponseWriter, r *http.Request, p *tenant.Pr
 }
 
 func (a *API) handleGetBurnAlert(w http.ResponseWriter, r *http.Request) {
-	p := a.authenticate(w, r, tenant.PermManageSLOs)
-	if p == nil {
-		return
-	}
-	ds, ok := a.datasetParam(w, r, p, true)
+	p, ds, ok := a.datasetScope(w, r, tenant.PermManageSLOs, true)
 	if !ok {
 		return
 	}
@@ -211,11 +199,7 @@ func (a *API) handleGetBurnAlert(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) handleUpdateBurnAlert(w http.ResponseWriter, r *http.Request) {
-	p := a.authenticate(w, r, tenant.PermManageSLOs)
-	if p == nil {
-		return
-	}
-	ds, ok := a.datasetParam(w, r, p, true)
+	p, ds, ok := a.datasetScope(w, r, tenant.PermManageSLOs, true)
 	if !ok {
 		return
 	}
@@ -237,11 +221,7 @@ func (a *API) handleUpdateBurnAlert(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) handleDeleteBurnAlert(w http.ResponseWriter, r *http.Request) {
-	p := a.authenticate(w, r, tenant.PermManageSLOs)
-	if p == nil {
-		return
-	}
-	ds, ok := a.datasetParam(w, r, p, true)
+	p, ds, ok := a.datasetScope(w, r, tenant.PermManageSLOs, true)
 	if !ok {
 		return
 	}

@@ -89,11 +89,7 @@ func (a *API) datasetColumns(ctx context.Context, env event.EnvID, ds string) (m
 }
 
 func (a *API) handleListDerived(w http.ResponseWriter, r *http.Request) {
-	p := a.authenticate(w, r, tenant.PermManageQueries)
-	if p == nil {
-		return
-	}
-	ds, ok := a.datasetParam(w, r, p, true)
+	p, ds, ok := a.datasetScope(w, r, tenant.PermManageQueries, true)
 	if !ok {
 		return
 	}
@@ -149,11 +145,7 @@ func (a *API) readDerived(w http.ResponseWriter, r *http.Request, p *tenant.Prin
 }
 
 func (a *API) handleCreateDerived(w http.ResponseWriter, r *http.Request) {
-	p := a.authenticate(w, r, tenant.PermManageQueries)
-	if p == nil {
-		return
-	}
-	ds, ok := a.datasetParam(w, r, p, true)
+	p, ds, ok := a.datasetScope(w, r, tenant.PermManageQueries, true)
 	if !ok {
 		return
 	}
@@ -192,11 +184,7 @@ func (a *API) loadDerived(w http.ResponseWriter, r *http.Request, p *tenant.Prin
 }
 
 func (a *API) handleGetDerived(w http.ResponseWriter, r *http.Request) {
-	p := a.authenticate(w, r, tenant.PermManageQueries)
-	if p == nil {
-		return
-	}
-	ds, ok := a.datasetParam(w, r, p, true)
+	p, ds, ok := a.datasetScope(w, r, tenant.PermManageQueries, true)
 	if !ok {
 		return
 	}
@@ -206,11 +194,7 @@ func (a *API) handleGetDerived(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) handleUpdateDerived(w http.ResponseWriter, r *http.Request) {
-	p := a.authenticate(w, r, tenant.PermManageQueries)
-	if p == nil {
-		return
-	}
-	ds, ok := a.datasetParam(w, r, p, true)
+	p, ds, ok := a.datasetScope(w, r, tenant.PermManageQueries, true)
 	if !ok {
 		return
 	}
@@ -237,11 +221,7 @@ func (a *API) handleUpdateDerived(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) handleDeleteDerived(w http.ResponseWriter, r *http.Request) {
-	p := a.authenticate(w, r, tenant.PermManageQueries)
-	if p == nil {
-		return
-	}
-	ds, ok := a.datasetParam(w, r, p, true)
+	p, ds, ok := a.datasetScope(w, r, tenant.PermManageQueries, true)
 	if !ok {
 		return
 	}

@@ -74,11 +74,7 @@ func (a *API) readMarker(w http.ResponseWriter, r *http.Request) ([]byte, bool) 
 var colorRe = regexp.MustCompile(`^#[0-9a-fA-F]{6}$`)
 
 func (a *API) handleListMarkers(w http.ResponseWriter, r *http.Request) {
-	p := a.authenticate(w, r, tenant.PermManageMarkers)
-	if p == nil {
-		return
-	}
-	ds, ok := a.datasetParam(w, r, p, true)
+	p, ds, ok := a.datasetScope(w, r, tenant.PermManageMarkers, true)
 	if !ok {
 		return
 	}
@@ -95,11 +91,7 @@ func (a *API) handleListMarkers(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) handleCreateMarker(w http.ResponseWriter, r *http.Request) {
-	p := a.authenticate(w, r, tenant.PermManageMarkers)
-	if p == nil {
-		return
-	}
-	ds, ok := a.datasetParam(w, r, p, true)
+	p, ds, ok := a.datasetScope(w, r, tenant.PermManageMarkers, true)
 	if !ok {
 		return
 	}
@@ -116,11 +108,7 @@ func (a *API) handleCreateMarker(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) handleUpdateMarker(w http.ResponseWriter, r *http.Request) {
-	p := a.authenticate(w, r, tenant.PermManageMarkers)
-	if p == nil {
-		return
-	}
-	ds, ok := a.datasetParam(w, r, p, true)
+	p, ds, ok := a.datasetScope(w, r, tenant.PermManageMarkers, true)
 	if !ok {
 		return
 	}
@@ -142,11 +130,7 @@ func (a *API) handleUpdateMarker(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) handleDeleteMarker(w http.ResponseWriter, r *http.Request) {
-	p := a.authenticate(w, r, tenant.PermManageMarkers)
-	if p == nil {
-		return
-	}
-	ds, ok := a.datasetParam(w, r, p, true)
+	p, ds, ok := a.datasetScope(w, r, tenant.PermManageMarkers, true)
 	if !ok {
 		return
 	}
@@ -191,11 +175,7 @@ func readMarkerSetting(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
 }
 
 func (a *API) handleListMarkerSettings(w http.ResponseWriter, r *http.Request) {
-	p := a.authenticate(w, r, tenant.PermManageMarkers)
-	if p == nil {
-		return
-	}
-	ds, ok := a.datasetParam(w, r, p, true)
+	p, ds, ok := a.datasetScope(w, r, tenant.PermManageMarkers, true)
 	if !ok {
 		return
 	}
@@ -212,11 +192,7 @@ func (a *API) handleListMarkerSettings(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) handleCreateMarkerSetting(w http.ResponseWriter, r *http.Request) {
-	p := a.authenticate(w, r, tenant.PermManageMarkers)
-	if p == nil {
-		return
-	}
-	ds, ok := a.datasetParam(w, r, p, true)
+	p, ds, ok := a.datasetScope(w, r, tenant.PermManageMarkers, true)
 	if !ok {
 		return
 	}
@@ -233,11 +209,7 @@ func (a *API) handleCreateMarkerSetting(w http.ResponseWriter, r *http.Request) 
 }
 
 func (a *API) handleGetMarkerSetting(w http.ResponseWriter, r *http.Request) {
-	p := a.authenticate(w, r, tenant.PermManageMarkers)
-	if p == nil {
-		return
-	}
-	ds, ok := a.datasetParam(w, r, p, true)
+	p, ds, ok := a.datasetScope(w, r, tenant.PermManageMarkers, true)
 	if !ok {
 		return
 	}
@@ -247,11 +219,7 @@ func (a *API) handleGetMarkerSetting(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) handleUpdateMarkerSetting(w http.ResponseWriter, r *http.Request) {
-	p := a.authenticate(w, r, tenant.PermManageMarkers)
-	if p == nil {
-		return
-	}
-	ds, ok := a.datasetParam(w, r, p, true)
+	p, ds, ok := a.datasetScope(w, r, tenant.PermManageMarkers, true)
 	if !ok {
 		return
 	}
@@ -273,11 +241,7 @@ func (a *API) handleUpdateMarkerSetting(w http.ResponseWriter, r *http.Request) 
 }
 
 func (a *API) handleDeleteMarkerSetting(w http.ResponseWriter, r *http.Request) {
-	p := a.authenticate(w, r, tenant.PermManageMarkers)
-	if p == nil {
-		return
-	}
-	ds, ok := a.datasetParam(w, r, p, true)
+	p, ds, ok := a.datasetScope(w, r, tenant.PermManageMarkers, true)
 	if !ok {
 		return
 	}

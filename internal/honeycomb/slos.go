@@ -150,11 +150,7 @@ func sloDatasets(parent string, s slo) []string {
 }
 
 func (a *API) handleListSLOs(w http.ResponseWriter, r *http.Request) {
-	p := a.authenticate(w, r, tenant.PermManageSLOs)
-	if p == nil {
-		return
-	}
-	ds, ok := a.datasetParam(w, r, p, true)
+	p, ds, ok := a.datasetScope(w, r, tenant.PermManageSLOs, true)
 	if !ok {
 		return
 	}
@@ -228,11 +224,7 @@ func (a *API) readSLO(w http.ResponseWriter, r *http.Request, p *tenant.Principa
 }
 
 func (a *API) handleCreateSLO(w http.ResponseWriter, r *http.Request) {
-	p := a.authenticate(w, r, tenant.PermManageSLOs)
-	if p == nil {
-		return
-	}
-	ds, ok := a.datasetParam(w, r, p, true)
+	p, ds, ok := a.datasetScope(w, r, tenant.PermManageSLOs, true)
 	if !ok {
 		return
 	}
@@ -249,11 +241,7 @@ func (a *API) handleCreateSLO(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) handleGetSLO(w http.ResponseWriter, r *http.Request) {
-	p := a.authenticate(w, r, tenant.PermManageSLOs)
-	if p == nil {
-		return
-	}
-	ds, ok := a.datasetParam(w, r, p, true)
+	p, ds, ok := a.datasetScope(w, r, tenant.PermManageSLOs, true)
 	if !ok {
 		return
 	}
@@ -278,11 +266,7 @@ func (a *API) handleGetSLO(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) handleUpdateSLO(w http.ResponseWriter, r *http.Request) {
-	p := a.authenticate(w, r, tenant.PermManageSLOs)
-	if p == nil {
-		return
-	}
-	ds, ok := a.datasetParam(w, r, p, true)
+	p, ds, ok := a.datasetScope(w, r, tenant.PermManageSLOs, true)
 	if !ok {
 		return
 	}
@@ -304,11 +288,7 @@ func (a *API) handleUpdateSLO(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) handleDeleteSLO(w http.ResponseWriter, r *http.Request) {
-	p := a.authenticate(w, r, tenant.PermManageSLOs)
-	if p == nil {
-		return
-	}
-	ds, ok := a.datasetParam(w, r, p, true)
+	p, ds, ok := a.datasetScope(w, r, tenant.PermManageSLOs, true)
 	if !ok {
 		return
 	}

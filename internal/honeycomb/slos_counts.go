@@ -43,11 +43,7 @@ type sloCountsResponse struct {
 }
 
 func (a *API) handleSLOCounts(w http.ResponseWriter, r *http.Request) {
-	p := a.authenticate(w, r, tenant.PermManageSLOs)
-	if p == nil {
-		return
-	}
-	ds, ok := a.datasetParam(w, r, p, true)
+	p, ds, ok := a.datasetScope(w, r, tenant.PermManageSLOs, true)
 	if !ok {
 		return
 	}

@@ -105,6 +105,18 @@ func truncateMsg(s string) string {
 // datasetParam resolves {dataset} to its slug (or "__all__") and checks it
 // exists in the environment, answering 404 itself. allowAll says whether
 // "__all__" is allowed on this path.
+// datasetScope authenticates the request for perm and resolves its
+// {dataset} path value (allowAll admits __all__), the preamble of every
+// dataset-scoped management handler. On failure it has written the response.
+func (a *API) datasetScope(w http.ResponseWriter, r *http.Request, perm tenant.Permission, allowAll bool) (*tenant.Principal, string, bool) {
+	p := a.authenticate(w, r, perm)
+	if p == nil {
+		return nil, "", false
+	}
+	ds, ok := a.datasetParam(w, r, p, allowAll)
+	return p, ds, ok
+}
+
 func (a *API) datasetParam(w http.ResponseWriter, r *http.Request, p *tenant.Principal, allowAll bool) (string, bool) {
 	ds := r.PathValue("dataset")
 	if ds == event.AllDatasets {
@@ -152,11 +164,7 @@ func (a *API) objectError(w http.ResponseWriter, r *http.Request, what string, e
 // --- triggers ---
 
 func (a *API) handleListTriggers(w http.ResponseWriter, r *http.Request) {
-	p := a.authenticate(w, r, tenant.PermManageTriggers)
-	if p == nil {
-		return
-	}
-	ds, ok := a.datasetParam(w, r, p, true)
+	p, ds, ok := a.datasetScope(w, r, tenant.PermManageTriggers, true)
 	if !ok {
 		return
 	}
@@ -283,11 +291,7 @@ func (a *API) resolveTriggerRecipients(w http.ResponseWriter, r *http.Request, p
 }
 
 func (a *API) handleCreateTrigger(w http.ResponseWriter, r *http.Request) {
-	p := a.authenticate(w, r, tenant.PermManageTriggers)
-	if p == nil {
-		return
-	}
-	ds, ok := a.datasetParam(w, r, p, true)
+	p, ds, ok := a.datasetScope(w, r, tenant.PermManageTriggers, true)
 	if !ok {
 		return
 	}
