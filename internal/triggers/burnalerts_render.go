@@ -247,33 +247,11 @@ func (a *BurnAlertNotice) slack(channel string) map[string]any {
 		{"type": "section", "text": map[string]any{"type": "mrkdwn", "text": fmt.Sprintf("*<%s|%s>*\n%s", a.SLOURL, escSlack(a.Summary()), escSlack(a.Description()))}},
 		{"type": "section", "fields": fields},
 	}
-	msg := map[string]any{
-		"text":        a.Summary(),
-		"attachments": []map[string]any{{"color": a.color(), "fallback": a.Summary() + ": " + a.Description(), "blocks": blocks}},
-	}
-	if channel != "" && !strings.HasPrefix(channel, "http") {
-		msg["channel"] = channel
-	}
-	return msg
+	return slackMessage(a.Summary(), a.Description(), a.color(), blocks, channel)
 }
 
 func (a *BurnAlertNotice) teams() map[string]any {
-	return map[string]any{
-		"type": "message",
-		"attachments": []map[string]any{{
-			"contentType": "application/vnd.microsoft.card.adaptive",
-			"content": map[string]any{
-				"$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
-				"type":    "AdaptiveCard", "version": "1.4",
-				"body": []map[string]any{
-					{"type": "TextBlock", "size": "Medium", "weight": "Bolder", "text": a.Summary(),
-						"color": map[bool]string{true: "Attention", false: "Good"}[a.Status == StatusTriggered]},
-					{"type": "TextBlock", "wrap": true, "text": a.Description()},
-				},
-				"actions": []map[string]any{{"type": "Action.OpenUrl", "title": "Open SLO", "url": a.SLOURL}},
-			},
-		}},
-	}
+	return teamsCard(a.Summary(), a.Description(), a.Status == StatusTriggered, "Open SLO", a.SLOURL)
 }
 
 func (a *BurnAlertNotice) email() notify.EmailMessage {

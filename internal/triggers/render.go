@@ -197,34 +197,12 @@ func (a *Alert) slack(channel string) map[string]any {
 			{"type": "button", "text": map[string]any{"type": "plain_text", "text": "View results"}, "url": a.ResultURL},
 		}})
 	}
-	msg := map[string]any{
-		"text":        a.Summary(),
-		"attachments": []map[string]any{{"color": a.color(), "fallback": a.Summary() + ": " + a.Description(), "blocks": blocks}},
-	}
-	if channel != "" && !strings.HasPrefix(channel, "http") {
-		msg["channel"] = channel
-	}
-	return msg
+	return slackMessage(a.Summary(), a.Description(), a.color(), blocks, channel)
 }
 
 // teams is a Teams workflow message carrying an Adaptive Card.
 func (a *Alert) teams() map[string]any {
-	return map[string]any{
-		"type": "message",
-		"attachments": []map[string]any{{
-			"contentType": "application/vnd.microsoft.card.adaptive",
-			"content": map[string]any{
-				"$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
-				"type":    "AdaptiveCard", "version": "1.4",
-				"body": []map[string]any{
-					{"type": "TextBlock", "size": "Medium", "weight": "Bolder", "text": a.Summary(),
-						"color": map[bool]string{true: "Attention", false: "Good"}[a.Status == StatusTriggered]},
-					{"type": "TextBlock", "wrap": true, "text": a.Description()},
-				},
-				"actions": []map[string]any{{"type": "Action.OpenUrl", "title": "Open trigger", "url": a.TriggerURL}},
-			},
-		}},
-	}
+	return teamsCard(a.Summary(), a.Description(), a.Status == StatusTriggered, "Open trigger", a.TriggerURL)
 }
 
 // email is the mail of an alert.
@@ -304,4 +282,39 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n]
+}
+
+// slackMessage is the envelope of every Slack message: the summary as text
+// and one coloured attachment carrying the blocks. channel overrides the
+// webhook's channel unless it is a URL.
+func slackMessage(summary, description, color string, blocks []map[string]any, channel string) map[string]any {
+	msg := map[string]any{
+		"text":        summary,
+		"attachments": []map[string]any{{"color": color, "fallback": summary + ": " + description, "blocks": blocks}},
+	}
+	if channel != "" && !strings.HasPrefix(channel, "http") {
+		msg["channel"] = channel
+	}
+	return msg
+}
+
+// teamsCard is a Teams workflow message carrying an Adaptive Card with the
+// summary (red while triggered), the description and one link.
+func teamsCard(summary, description string, triggered bool, linkTitle, url string) map[string]any {
+	return map[string]any{
+		"type": "message",
+		"attachments": []map[string]any{{
+			"contentType": "application/vnd.microsoft.card.adaptive",
+			"content": map[string]any{
+				"$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+				"type":    "AdaptiveCard", "version": "1.4",
+				"body": []map[string]any{
+					{"type": "TextBlock", "size": "Medium", "weight": "Bolder", "text": summary,
+						"color": map[bool]string{true: "Attention", false: "Good"}[triggered]},
+					{"type": "TextBlock", "wrap": true, "text": description},
+				},
+				"actions": []map[string]any{{"type": "Action.OpenUrl", "title": linkTitle, "url": url}},
+			},
+		}},
+	}
 }
