@@ -110,3 +110,22 @@ func TestParseType(t *testing.T) {
 		t.Error("ParseType accepted an unknown type")
 	}
 }
+
+func TestWiden(t *testing.T) {
+	cases := []struct{ a, b, want Type }{
+		{TypeInt, TypeInt, TypeInt},
+		{TypeInt, TypeFloat, TypeFloat},
+		{TypeFloat, TypeInt, TypeFloat},
+		{TypeInt, TypeString, TypeString},
+		{TypeBool, TypeInt, TypeString},
+		{TypeBool, TypeBool, TypeBool},
+		{TypeNull, TypeBool, TypeBool},
+		{TypeFloat, TypeNull, TypeFloat},
+		{TypeString, TypeFloat, TypeString},
+	}
+	for _, tc := range cases {
+		if got := Widen(tc.a, tc.b); got != tc.want {
+			t.Errorf("Widen(%v, %v) = %v, want %v", tc.a, tc.b, got, tc.want)
+		}
+	}
+}

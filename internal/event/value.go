@@ -48,6 +48,24 @@ func ParseType(s string) (Type, bool) {
 	return TypeNull, false
 }
 
+// Widen returns the type of a column that holds values of types a and b:
+// integers and floats widen to float, anything else mixed becomes string,
+// and null takes the other type. It is the column-type rule every store and
+// the query engine apply (see docs/ARCHITECTURE.md, "Column types").
+func Widen(a, b Type) Type {
+	switch {
+	case a == b:
+		return a
+	case a == TypeNull:
+		return b
+	case b == TypeNull:
+		return a
+	case a.Numeric() && b.Numeric():
+		return TypeFloat
+	}
+	return TypeString
+}
+
 // Numeric reports whether the type is integer or float.
 func (t Type) Numeric() bool { return t == TypeInt || t == TypeFloat }
 

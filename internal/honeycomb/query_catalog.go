@@ -52,7 +52,7 @@ func (c storeCatalog) Columns(ctx context.Context, env event.EnvID, datasets []s
 		for _, col := range cols {
 			info, seen := out[col.Name]
 			if seen {
-				info.Type = query.WidenType(info.Type, col.Type)
+				info.Type = event.Widen(info.Type, col.Type)
 			} else {
 				info.Type = col.Type
 			}

@@ -21,7 +21,7 @@ type Catalog interface {
 	// Columns returns the union of the columns of the named datasets (names
 	// as the client wrote them, case-insensitive), keyed by column name; an
 	// empty datasets means every dataset of env. A column whose type differs
-	// between datasets has the widened type (see WidenType). An unknown
+	// between datasets has the widened type (see event.Widen). An unknown
 	// dataset is reported with an error wrapping ErrUnknownDataset.
 	Columns(ctx context.Context, env event.EnvID, datasets []string) (map[string]ColumnInfo, error)
 }
@@ -29,23 +29,6 @@ type Catalog interface {
 // Executor runs plans. store.Store satisfies it.
 type Executor interface {
 	Execute(ctx context.Context, env event.EnvID, p *Plan) (*Result, error)
-}
-
-// WidenType returns the type of a column that holds values of types a and
-// b: integers and floats widen to float, anything mixed with another type to
-// string, and null takes the other type.
-func WidenType(a, b event.Type) event.Type {
-	switch {
-	case a == b:
-		return a
-	case a == event.TypeNull:
-		return b
-	case b == event.TypeNull:
-		return a
-	case a.Numeric() && b.Numeric():
-		return event.TypeFloat
-	}
-	return event.TypeString
 }
 
 // AggregateFilterer is implemented by executors that honour Aggregate.Where

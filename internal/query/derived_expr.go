@@ -704,7 +704,7 @@ func checkTimeFormat(f string) error {
 func unify(exprs []*Expr) event.Type {
 	t := event.TypeNull
 	for _, e := range exprs {
-		t = WidenType(t, e.Type)
+		t = event.Widen(t, e.Type)
 	}
 	return t
 }

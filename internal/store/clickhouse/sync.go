@@ -384,7 +384,7 @@ func (c *column) derivedType() event.Type {
 	t := c.decl
 	for v := event.TypeString; v <= event.TypeBool; v++ {
 		if c.phys&(1<<v) != 0 {
-			t = widen(t, v)
+			t = event.Widen(t, v)
 		}
 	}
 	if t == event.TypeNull {

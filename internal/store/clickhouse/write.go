@@ -365,17 +365,3 @@ func (s *Store) resolve(ctx context.Context, b event.Batch, now time.Time, creat
 	s.mu.Unlock()
 	return dss, nil
 }
-
-// widen is the logical type of a column of type have that receives a value
-// of type t: floats absorb integers, strings absorb everything.
-func widen(have, t event.Type) event.Type {
-	switch {
-	case have == t || have == event.TypeNull:
-		return t
-	case have == event.TypeString || t == event.TypeString:
-		return event.TypeString
-	case have.Numeric() && t.Numeric():
-		return event.TypeFloat
-	}
-	return event.TypeString
-}

@@ -147,7 +147,7 @@ func (s *Store) resolve(ctx context.Context, b event.Batch, now time.Time) (map[
 			if have&bit == 0 {
 				if _, isNew := pending[d][f.Key]; isNew {
 					c.phys |= bit
-					c.typ = widen(c.typ, t)
+					c.typ = event.Widen(c.typ, t)
 				} else {
 					if widened[c] == 0 {
 						changed = append(changed, c)
@@ -188,7 +188,7 @@ func (s *Store) resolve(ctx context.Context, b event.Batch, now time.Time) (map[
 		typ := c.typ
 		for t := event.TypeString; t <= event.TypeBool; t++ {
 			if widened[c]&(1<<t) != 0 {
-				typ = widen(typ, t)
+				typ = event.Widen(typ, t)
 			}
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE columns SET type = ?, phys = ? WHERE id = ?`, int8(typ), int8(phys), c.id); err != nil {
@@ -206,28 +206,13 @@ func (s *Store) resolve(ctx context.Context, b event.Batch, now time.Time) (map[
 	for _, c := range changed {
 		for t := event.TypeString; t <= event.TypeBool; t++ {
 			if widened[c]&(1<<t) != 0 {
-				c.typ = widen(c.typ, t)
+				c.typ = event.Widen(c.typ, t)
 			}
 		}
 		c.phys |= widened[c]
 	}
 	s.mu.Unlock()
 	return days, nil
-}
-
-// widen is the logical type of a column of type have that receives a value
-// of type t: floats absorb integers, strings absorb everything.
-func widen(have, t event.Type) event.Type {
-	switch {
-	case have == t || have == event.TypeNull:
-		return t
-	case have == event.TypeString || t == event.TypeString:
-		return event.TypeString
-	case have.Numeric() && t.Numeric():
-		return event.TypeFloat
-	}
-	// Booleans mixed with numbers: no number holds a boolean, text does.
-	return event.TypeString
 }
 
 func validString(s string) bool {
